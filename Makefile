@@ -1,0 +1,52 @@
+# The two commands of the quick start:
+#   make run    the main job: the end-to-end pipeline on the bundled data, report in ragcook-report/
+#   make test   every unit test and every notebook (nbval)
+# Each creates .venv and installs what it needs the first time.
+#
+# Linux with no GPU: pip's default torch wheel is a multi-GB CUDA build. For the CPU build say
+#   make test TORCH_INDEX=--index-url=https://download.pytorch.org/whl/cpu
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+TORCH_INDEX ?=
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+export RAGCOOK_CACHE ?= $(CURDIR)/.cache/ragcook
+
+.PHONY: install run test test-unit test-notebooks notebooks bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml requirements-nodeps.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "torch==2.13.0" $(TORCH_INDEX)
+	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q --no-deps -r requirements-nodeps.txt
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $@
+
+run: install
+	$(PY) -m ragcook run --out ragcook-report
+
+test: install
+	TQDM_DISABLE=1 $(PY) -m pytest tests notebooks --nbval-lax -p no:cacheprovider --durations=20
+
+test-unit: install
+	TQDM_DISABLE=1 $(PY) -m pytest tests -p no:cacheprovider
+
+test-notebooks: install
+	TQDM_DISABLE=1 $(PY) -m pytest notebooks --nbval-lax -p no:cacheprovider --durations=0
+
+# Re-execute notebooks in place with their outputs, as they are committed: make notebooks NB=notebooks/03_*.ipynb
+NB ?= notebooks/*.ipynb
+notebooks: install
+	$(PY) scripts/execute_notebooks.py $(NB)
+
+bench: install
+	$(PY) benchmarks/bench_retrieval.py
+
+clean:
+	rm -rf $(VENV) .cache ragcook-report results

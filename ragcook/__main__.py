@@ -1,0 +1,5 @@
+import sys
+
+from ragcook.cli import main
+
+sys.exit(main())
