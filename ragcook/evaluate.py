@@ -126,3 +126,9 @@ def bootstrap_ci(values, n_boot: int = 2000, seed: int = 0) -> tuple[float, floa
     v = np.asarray(list(values), dtype=float)
     means = v[np.random.default_rng(seed).integers(0, len(v), size=(n_boot, len(v)))].mean(axis=1)
     return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
+def biggest_differences(a: dict[str, float], b: dict[str, float], n: int = 3) -> list[tuple[str, float]]:
+    """The ``n`` queries where ``b`` beats ``a`` by the most: (query id, b - a), largest first."""
+    diffs = [(q, b.get(q, 0.0) - a.get(q, 0.0)) for q in a]
+    return sorted([d for d in diffs if d[1] > 0], key=lambda x: (-x[1], x[0]))[:n]

@@ -88,11 +88,12 @@ def load_sentence_transformer(name_or_path: str | os.PathLike = DEFAULT_MODEL, d
     A folder without ``modules.json`` (a plain transformers checkpoint, e.g. FlagEmbedding's
     fine-tuning output) gets mean pooling, which is what the course trains with.
     """
-    from sentence_transformers import SentenceTransformer, models
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
 
     path = resolve(name_or_path)
     if (path / "modules.json").is_file():
         return SentenceTransformer(str(path), device=device, local_files_only=True, **kwargs)
-    word = models.Transformer(str(path))
-    pool = models.Pooling(word.get_word_embedding_dimension(), pooling_mode="mean")
+    word = Transformer(str(path))
+    pool = Pooling(word.get_word_embedding_dimension(), pooling_mode="mean")
     return SentenceTransformer(modules=[word, pool], device=device, **kwargs)

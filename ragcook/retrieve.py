@@ -10,6 +10,7 @@ A ``Run`` is what TREC tools call a run: query id -> {document id: score}, highe
 from __future__ import annotations
 
 import importlib
+import os
 import re
 from typing import Callable, Protocol
 
@@ -40,9 +41,11 @@ def tokenize_zh(text: str) -> list[str]:
     return [w for w in jieba.lcut(text) if w.strip() and re.search(r"\w", w)]
 
 
-def _bm25_tokens(texts: list[str], lang: str, stemmer):
+def _bm25_tokens(texts: list[str], lang: str, stemmer, tokenizer=None):
     import bm25s
 
+    if tokenizer is not None:
+        return [tokenizer(t) or ["<empty>"] for t in texts]
     if lang == "zh":
         # bm25s accepts pre-split texts as lists of strings.
         return [tokenize_zh(t) or ["<empty>"] for t in texts]
@@ -53,11 +56,17 @@ def _bm25_tokens(texts: list[str], lang: str, stemmer):
 
 
 class BM25:
-    """Okapi BM25 over bm25s (k1=1.5, b=0.75, Lucene's idf)."""
+    """Okapi BM25 over bm25s (k1=1.5, b=0.75, Lucene's idf).
 
-    def __init__(self, lang: str = "en", k1: float = 1.5, b: float = 0.75):
+    English: bm25s' stop words and the Snowball stemmer. Chinese (``lang="zh"``): jieba words.
+    Any other split: pass ``tokenizer``, a function from text to a list of tokens.
+    """
+
+    def __init__(
+        self, lang: str = "en", k1: float = 1.5, b: float = 0.75, tokenizer: Callable[[str], list[str]] | None = None
+    ):
         self.name = "bm25" if lang == "en" else f"bm25-{lang}"
-        self.lang, self.k1, self.b = lang, k1, b
+        self.lang, self.k1, self.b, self.tokenizer = lang, k1, b, tokenizer
         self._ids: list[str] = []
         self._model = None
         self._stemmer = None
@@ -65,21 +74,37 @@ class BM25:
     def index(self, corpus: dict[str, str]) -> "BM25":
         import bm25s
 
-        if self.lang == "en":
+        if self.lang == "en" and self.tokenizer is None:
             import Stemmer
 
             self._stemmer = Stemmer.Stemmer("english")
         self._ids = list(corpus)
         self._model = bm25s.BM25(k1=self.k1, b=self.b)
-        self._model.index(_bm25_tokens(list(corpus.values()), self.lang, self._stemmer), show_progress=False)
+        self._model.index(_bm25_tokens(list(corpus.values()), self.lang, self._stemmer, self.tokenizer), show_progress=False)
         return self
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self._model.vocab_dict) if self._model is not None else 0
+
+    def document_vector(self, doc_id: str) -> dict[str, float]:
+        """The BM25 weights bm25s precomputed for one document: a sparse vector over the vocabulary."""
+        import scipy.sparse as sp
+
+        if self._model is None:
+            raise RagcookError("BM25: call index(corpus) before document_vector()")
+        s = self._model.scores
+        m = sp.csc_matrix((s["data"], s["indices"], s["indptr"]), shape=(s["num_docs"], len(s["indptr"]) - 1))
+        row = m.getrow(self._ids.index(doc_id))
+        names = {i: t for t, i in self._model.vocab_dict.items()}
+        return dict(sorted(((names[j], float(v)) for j, v in zip(row.indices, row.data)), key=lambda x: -x[1]))
 
     def search(self, queries: dict[str, str], k: int = 100) -> Run:
         if self._model is None:
             raise RagcookError("BM25: call index(corpus) before search()")
         k = min(k, len(self._ids))
         qids = list(queries)
-        toks = _bm25_tokens([queries[q] for q in qids], self.lang, self._stemmer)
+        toks = _bm25_tokens([queries[q] for q in qids], self.lang, self._stemmer, self.tokenizer)
         toks = [t if t else ["<empty>"] for t in toks]
         docs, scores = self._model.retrieve(toks, k=k, show_progress=False, n_threads=1)
         return {
@@ -105,7 +130,7 @@ class Dense:
         batch_size: int = 64,
         query_prompt: str = "",
         max_seq_length: int | None = None,
-        show_progress: bool = True,
+        show_progress: bool | None = None,
         name: str = "dense",
     ):
         self.name = name
@@ -113,7 +138,8 @@ class Dense:
         self.batch_size = batch_size
         self.query_prompt = query_prompt
         self.max_seq_length = max_seq_length
-        self.show_progress = show_progress
+        # Progress bars unless TQDM_DISABLE is set (as when notebooks are executed for saving).
+        self.show_progress = show_progress if show_progress is not None else not os.environ.get("TQDM_DISABLE")
         self._model = None
         self._index = None
         self._ids: list[str] = []
