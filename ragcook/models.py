@@ -95,5 +95,5 @@ def load_sentence_transformer(name_or_path: str | os.PathLike = DEFAULT_MODEL, d
     if (path / "modules.json").is_file():
         return SentenceTransformer(str(path), device=device, local_files_only=True, **kwargs)
     word = Transformer(str(path))
-    pool = Pooling(word.get_word_embedding_dimension(), pooling_mode="mean")
+    pool = Pooling(word.get_embedding_dimension(), pooling_mode="mean")
     return SentenceTransformer(modules=[word, pool], device=device, **kwargs)

@@ -132,8 +132,15 @@ def stage_baselines(ctx: Context) -> None:
     )
 
 
-#: Stages of ``ragcook run``, in order. Later lessons append theirs.
-STAGES: list[Callable[[Context], None]] = [stage_baselines]
+def stage_finetune(ctx: Context) -> None:
+    """Fine-tune the base model on InsuranceQA train questions (lesson 08) and evaluate it on test."""
+    from ragcook.finetune import stage_finetune as run
+
+    run(ctx)
+
+
+#: Stages of ``ragcook run``, in order.
+STAGES: list[Callable[[Context], None]] = [stage_baselines, stage_finetune]
 
 
 def run_pipeline(
