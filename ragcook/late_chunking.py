@@ -579,7 +579,7 @@ def build_pydoc_modules(
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         lines = "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs).encode("utf-8")
-        with open(out, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as f:
+        with open(out, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as f:
             f.write(lines)  # mtime=0: the same sources give a byte-identical file
     return docs
 
