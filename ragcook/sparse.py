@@ -708,8 +708,11 @@ def plot_pruning(curves: dict, points: dict | None = None, title: str = "Index s
     fig, ax = plt.subplots(figsize=(5.5, 3.4), dpi=100)
     for i, (name, df) in enumerate(curves.items()):
         ax.plot(df["avg_nnz"], df["ndcg@10"], marker="o", ms=4, color=f"C{i}", label=name)
+        last = None
         for n, x, y in zip(df["top_n"], df["avg_nnz"], df["ndcg@10"]):
-            ax.annotate(str(n), (x, y), textcoords="offset points", xytext=(3, -9), fontsize=7, color=f"C{i}")
+            if last is None or x > last * 1.05:  # skip labels of points on top of each other
+                ax.annotate(str(n), (x, y), textcoords="offset points", xytext=(3, -9), fontsize=7, color=f"C{i}")
+                last = x
     for j, (name, (x, y)) in enumerate((points or {}).items()):
         ax.scatter([x], [y], marker="s", color=f"C{len(curves) + j}", label=name, zorder=3)
     ax.set_xscale("log")
