@@ -94,6 +94,16 @@ def test_batch_weights_take_max_over_repeated_tokens():
     assert w.tolist() == [[0.0, 1.5, 0.25], [2.0, 0.0, 0.0]]
 
 
+def test_head_loads_bge_m3_sparse_linear(tmp_path):
+    lin = torch.nn.Linear(6, 1)
+    torch.save(lin.state_dict(), tmp_path / "sparse_linear.pt")
+    head = S.SparseHead.from_bge_m3(tmp_path)
+    x = torch.randn(3, 6)
+    assert torch.allclose(head(x), torch.relu(lin(x)).squeeze(-1))
+    with pytest.raises(RagcookError):
+        S.SparseHead.from_bge_m3(tmp_path / "missing")
+
+
 @pytest.mark.slow
 def test_m3_encoder_gives_dense_and_per_token_sparse_in_one_pass():
     from ragcook.retrieve import Dense
