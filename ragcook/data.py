@@ -154,25 +154,31 @@ def load_insuranceqa(
 # --------------------------------------------------------------------------- BEIR folders
 
 
-def _read_jsonl(path: Path, kind: str) -> dict[str, str]:
-    if not path.is_file():
-        raise DataError(f"{path}: file not found (a BEIR folder needs {path.name})")
-    out: dict[str, str] = {}
+def iter_jsonl(path: Path):
+    """Yield ``(line number, parsed object)`` for each non-blank line; a bad line raises
+    :class:`DataError` naming the file and the line. The caller checks that the file exists."""
     with path.open(encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                yield lineno, json.loads(line)
             except json.JSONDecodeError as e:
                 raise DataError(f"{path}:{lineno}: malformed JSON line ({e.msg})") from None
-            if not isinstance(row, dict) or "_id" not in row or "text" not in row:
-                raise DataError(f"{path}:{lineno}: each line needs an object with '_id' and 'text'")
-            rid = str(row["_id"])
-            if rid in out:
-                raise DataError(f"{path}:{lineno}: duplicate {kind} id {rid!r}")
-            title = row.get("title") or ""
-            out[rid] = f"{title}. {row['text']}".strip() if title else str(row["text"])
+
+
+def _read_jsonl(path: Path, kind: str) -> dict[str, str]:
+    if not path.is_file():
+        raise DataError(f"{path}: file not found (a BEIR folder needs {path.name})")
+    out: dict[str, str] = {}
+    for lineno, row in iter_jsonl(path):
+        if not isinstance(row, dict) or "_id" not in row or "text" not in row:
+            raise DataError(f"{path}:{lineno}: each line needs an object with '_id' and 'text'")
+        rid = str(row["_id"])
+        if rid in out:
+            raise DataError(f"{path}:{lineno}: duplicate {kind} id {rid!r}")
+        title = row.get("title") or ""
+        out[rid] = f"{title}. {row['text']}".strip() if title else str(row["text"])
     return out
 
 

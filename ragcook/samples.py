@@ -10,7 +10,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ragcook.data import Dataset
+from ragcook.data import Dataset, iter_jsonl
 from ragcook.errors import DataError
 
 
@@ -51,22 +51,15 @@ def read_jsonl(path: str | Path) -> list[Sample]:
     if not path.is_file():
         raise DataError(f"{path}: file not found")
     out = []
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"{path}:{lineno}: malformed JSON line ({e.msg})") from None
-            if not isinstance(row, dict) or not isinstance(row.get("query"), str):
-                raise DataError(f"{path}:{lineno}: needs a 'query' string")
-            pos, neg = row.get("pos"), row.get("neg", [])
-            if not isinstance(pos, list) or not pos or not all(isinstance(p, str) for p in pos):
-                raise DataError(f"{path}:{lineno}: 'pos' must be a non-empty list of strings")
-            if not isinstance(neg, list) or not all(isinstance(n, str) for n in neg):
-                raise DataError(f"{path}:{lineno}: 'neg' must be a list of strings")
-            out.append(Sample(row["query"], pos, neg))
+    for lineno, row in iter_jsonl(path):
+        if not isinstance(row, dict) or not isinstance(row.get("query"), str):
+            raise DataError(f"{path}:{lineno}: needs a 'query' string")
+        pos, neg = row.get("pos"), row.get("neg", [])
+        if not isinstance(pos, list) or not pos or not all(isinstance(p, str) for p in pos):
+            raise DataError(f"{path}:{lineno}: 'pos' must be a non-empty list of strings")
+        if not isinstance(neg, list) or not all(isinstance(n, str) for n in neg):
+            raise DataError(f"{path}:{lineno}: 'neg' must be a list of strings")
+        out.append(Sample(row["query"], pos, neg))
     if not out:
         raise DataError(f"{path}: no samples")
     return out
