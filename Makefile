@@ -15,7 +15,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export RAGCOOK_CACHE ?= $(CURDIR)/.cache/ragcook
 
-.PHONY: install run test test-unit test-notebooks notebooks bench clean
+.PHONY: install run test lint test-unit test-notebooks notebooks bench clean
 
 install: $(VENV)/.installed
 
@@ -31,8 +31,14 @@ $(VENV)/.installed: pyproject.toml requirements-nodeps.txt
 run: install
 	$(PY) -m ragcook run --out ragcook-report
 
-test: install
-	TQDM_DISABLE=1 $(PY) -m pytest tests notebooks --nbval-lax -p no:cacheprovider --durations=20
+test: install lint
+	TQDM_DISABLE=1 $(PY) -m pytest tests notebooks --nbval-lax -p no:cacheprovider --durations=30
+
+# Style and layering: ruff (lint + format) and import-linter's layers contract (pyproject.toml).
+lint: install
+	$(VENV)/bin/ruff check ragcook tests benchmarks scripts
+	$(VENV)/bin/ruff format --check ragcook tests benchmarks scripts
+	$(VENV)/bin/lint-imports
 
 test-unit: install
 	TQDM_DISABLE=1 $(PY) -m pytest tests -p no:cacheprovider

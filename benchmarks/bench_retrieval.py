@@ -79,8 +79,10 @@ def main() -> None:
     rows["faiss IndexFlatIP"] = {"index_s": t_faiss_index, "queries_per_s": len(qv) / t_faiss}
     rows["numpy brute force"] = {"index_s": 0.0, "queries_per_s": len(qv) / t_numpy}
 
-    print(f"InsuranceQA test ({args.profile}): {len(docs):,} documents, {len(queries):,} queries, top-{args.k}; "
-          f"dense: {dv.shape[0]:,} x {dv.shape[1]} vectors")
+    print(
+        f"InsuranceQA test ({args.profile}): {len(docs):,} documents, {len(queries):,} queries, top-{args.k}; "
+        f"dense: {dv.shape[0]:,} x {dv.shape[1]} vectors"
+    )
     print(f"{'method':<20}{'index s':>10}{'queries/s':>14}")
     for name, r in rows.items():
         print(f"{name:<20}{r['index_s']:>10.3f}{r['queries_per_s']:>14,.0f}")
@@ -93,7 +95,10 @@ def main() -> None:
     print(f"faiss and numpy top-10 agree on {agree:.1%} of positions")
     out = {
         "machine": {"cpu": platform.processor() or platform.machine(), "python": platform.python_version()},
-        "profile": args.profile, "rows": rows, "ratios": ratios, "top10_agreement": agree,
+        "profile": args.profile,
+        "rows": rows,
+        "ratios": ratios,
+        "top10_agreement": agree,
     }
     Path(__file__).with_name("results_retrieval.json").write_text(json.dumps(out, indent=2))
 

@@ -1,12 +1,14 @@
 """ragcook: embeddings for retrieval-augmented generation, taught with real models, offline.
 
-Modules, each named after what it does:
+The package follows the course's stages (see ARCHITECTURE.md):
 
-- ``ragcook.data``      InsuranceQA and BEIR folders as one small ``Dataset``
-- ``ragcook.models``    find bundled models offline (never downloads)
-- ``ragcook.retrieve``  BM25, dense (FAISS) and hybrid retrievers with one interface
-- ``ragcook.evaluate``  hit rate, recall@k, MRR, nDCG@10, MAP; paired tests
-- ``ragcook.report``    tables and plots of results
+- ``ragcook.data``      datasets: InsuranceQA, BEIR folders, corpora built here
+- ``ragcook.text``      chunks, sentences, words
+- ``ragcook.encode``    text to vectors: poolings, word2vec, sparse weights, late chunking
+- ``ragcook.retrieve``  BM25, dense, sparse, fusion, top-k, the vector database
+- ``ragcook.train``     generated questions, samples, hard negatives, fine-tuning
+- ``ragcook.eval``      metrics, paired tests, the leaderboard, each lesson's experiment
+- ``ragcook.pipeline``  the stages of ``ragcook run``; ``ragcook.cli`` the command line
 """
 
 import os as _os

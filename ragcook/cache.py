@@ -1,26 +1,31 @@
-"""An on-disk cache for embeddings, so the same corpus is encoded once per model.
+"""The one on-disk cache: vectors are computed once per model and text list, then read back.
 
-Files live under ``$RAGCOOK_CACHE`` (default ``~/.cache/ragcook``), named by a hash of the
-model key and the exact texts: change either and the cache misses. Delete the folder to reset.
+Files live under ``$RAGCOOK_CACHE`` (default ``~/.cache/ragcook``), named by a hash of a key
+(the model's fingerprint and settings) and the exact texts: change either and the cache
+misses. A dense result is stored as ``.npy``; a ``(dense or None, scipy sparse)`` pair, as
+sparse encoders return, as ``.npz``. Writes go to a temporary file and are renamed, so an
+interrupted run never leaves a half-written entry. Delete the folder to reset.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 
 def cache_dir() -> Path:
+    """The cache folder, created on first use."""
     path = Path(os.environ.get("RAGCOOK_CACHE", Path.home() / ".cache" / "ragcook"))
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def texts_key(texts: list[str]) -> str:
+    """A sha256 of the texts, in order (a change to any text changes the key)."""
     h = hashlib.sha256()
     for t in texts:
         h.update(t.encode("utf-8"))
@@ -28,18 +33,39 @@ def texts_key(texts: list[str]) -> str:
     return h.hexdigest()
 
 
-def cached_embeddings(
-    model_key: str, texts: list[str], compute: Callable[[list[str]], np.ndarray], min_size: int = 32
-) -> np.ndarray:
-    """Return ``compute(texts)``, read from / written to the cache for lists of ``min_size`` or more."""
+def _save(path: Path, value) -> None:
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
+    if path.suffix == ".npy":
+        np.save(tmp, value)
+    else:
+        dense, m = value
+        extra = {"dense": dense} if dense is not None else {}
+        np.savez(tmp, data=m.data, indices=m.indices, indptr=m.indptr, shape=np.array(m.shape), **extra)
+    os.replace(tmp, path)
+
+
+def _load(path: Path):
+    if path.suffix == ".npy":
+        return np.load(path)
+    import scipy.sparse as sp
+
+    z = np.load(path)
+    m = sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"]))
+    return (z["dense"] if "dense" in z else None), m
+
+
+def cached(key: str, texts: list[str], compute: Callable[[list[str]], object], min_size: int = 32):
+    """``compute(texts)``, read from / written to the cache for lists of ``min_size`` or more.
+
+    ``compute`` returns an array, or a ``(dense array or None, scipy sparse matrix)`` pair.
+    ``RAGCOOK_NO_CACHE=1`` turns the cache off.
+    """
     if len(texts) < min_size or os.environ.get("RAGCOOK_NO_CACHE"):
         return compute(texts)
-    name = hashlib.sha256(f"{model_key}|{texts_key(texts)}".encode()).hexdigest()[:32]
-    path = cache_dir() / f"emb-{name}.npy"
-    if path.is_file():
-        return np.load(path)
-    vecs = compute(texts)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
-    np.save(tmp, vecs)
-    os.replace(tmp, path)
-    return vecs
+    name = hashlib.sha256(f"{key}|{texts_key(texts)}".encode()).hexdigest()[:32]
+    for suffix in (".npy", ".npz"):
+        if (cache_dir() / f"emb-{name}{suffix}").is_file():
+            return _load(cache_dir() / f"emb-{name}{suffix}")
+    value = compute(texts)
+    _save(cache_dir() / f"emb-{name}{'.npy' if isinstance(value, np.ndarray) else '.npz'}", value)
+    return value

@@ -33,7 +33,13 @@ def check() -> list[dict]:
     import torch
 
     rows.append({"what": "torch device", "found": "cuda" if torch.cuda.is_available() else "cpu", "ok": True})
-    rows.append({"what": "HF_HUB_OFFLINE", "found": os.environ.get("HF_HUB_OFFLINE", "unset"), "ok": os.environ.get("HF_HUB_OFFLINE") == "1"})
+    rows.append(
+        {
+            "what": "HF_HUB_OFFLINE",
+            "found": os.environ.get("HF_HUB_OFFLINE", "unset"),
+            "ok": os.environ.get("HF_HUB_OFFLINE") == "1",
+        }
+    )
     rows.append({"what": "python", "found": f"{platform.python_version()} on {platform.machine()}", "ok": True})
     return rows
 

@@ -11,3 +11,10 @@ class DataError(RagcookError, ValueError):
 
 class ModelNotFound(RagcookError, FileNotFoundError):
     """A model folder is missing; the message names the pip package that ships it."""
+
+
+def warn(message: str) -> None:
+    """One line on stderr, ``ragcook: warning: ...``: for input that is skipped, not fatal."""
+    import sys
+
+    print(f"ragcook: warning: {message}", file=sys.stderr)

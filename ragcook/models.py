@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import os
+from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 
 from ragcook.errors import ModelNotFound
@@ -63,9 +66,7 @@ def resolve(name_or_path: str | os.PathLike = DEFAULT_MODEL) -> Path:
     path = Path(key).expanduser()
     if not path.is_dir():
         known = ", ".join(BUNDLED)
-        raise ModelNotFound(
-            f"{key}: no such model folder (bundled names: {known}; ragcook never downloads models)"
-        )
+        raise ModelNotFound(f"{key}: no such model folder (bundled names: {known}; ragcook never downloads models)")
     if not (path / "config.json").is_file():
         raise ModelNotFound(f"{key}: not a Hugging Face model folder (no config.json)")
     return path
@@ -82,6 +83,108 @@ def fingerprint(path: str | os.PathLike) -> str:
     return h.hexdigest()[:16]
 
 
+#: sentence-transformers' pooling flags -> FlagEmbedding's ``--sentence_pooling_method`` names.
+_POOLING_MODES = {"pooling_mode_cls_token": "cls", "pooling_mode_mean_tokens": "mean", "pooling_mode_lasttoken": "last_token"}
+
+
+def pooling_of(name_or_path: str | os.PathLike, default: str = "mean") -> str:
+    """How a model pools token vectors into one: ``mean``, ``cls`` or ``last_token``, from its own files.
+
+    Read from the sentence-transformers pooling config (``1_Pooling/config.json``); a folder
+    without one (a plain transformers checkpoint, or a hub name not on disk) gets ``default``.
+    BGE models pool with ``[CLS]``, all-MiniLM-L6-v2 and e5 with the mean.
+    """
+    try:
+        root = resolve(name_or_path)
+    except ModelNotFound:
+        return default
+    modules = root / "modules.json"
+    if modules.is_file():
+        for m in json.loads(modules.read_text(encoding="utf-8")):
+            if m.get("type", "").endswith("Pooling"):
+                cfg = root / m.get("path", "") / "config.json"
+                if cfg.is_file():
+                    flags = json.loads(cfg.read_text(encoding="utf-8"))
+                    for flag, name in _POOLING_MODES.items():
+                        if flags.get(flag):
+                            return name
+    return default
+
+
+def write_st_modules(folder: str | os.PathLike, pooling: str, normalize: bool = True) -> Path:
+    """Make a plain transformers folder a sentence-transformers model with the given pooling.
+
+    FlagEmbedding saves only the transformer; without these files a loader would have to guess
+    how the model pools (and ``[CLS]`` vs mean matters: notebook 02).
+    """
+    folder = Path(folder)
+    flag = {v: k for k, v in _POOLING_MODES.items()}.get(pooling)
+    if flag is None:
+        raise ModelNotFound(f"write_st_modules: pooling must be one of {', '.join(_POOLING_MODES.values())}, got {pooling!r}")
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    dim = int(config["hidden_size"])
+    (folder / "1_Pooling").mkdir(exist_ok=True)
+    (folder / "1_Pooling" / "config.json").write_text(
+        json.dumps({"word_embedding_dimension": dim, **{f: f == flag for f in _POOLING_MODES}}, indent=2)
+    )
+    modules = [
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+    ]
+    if normalize:
+        modules.append({"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"})
+        (folder / "2_Normalize").mkdir(exist_ok=True)
+    (folder / "modules.json").write_text(json.dumps(modules, indent=2))
+    return folder
+
+
+@contextmanager
+def _quiet_loading():
+    """Keep transformers' "Loading weights" bar out of saved notebooks (tqdm there ignores TQDM_DISABLE)."""
+    from transformers.utils import logging as hf_logging
+
+    quiet = bool(os.environ.get("TQDM_DISABLE")) and hf_logging.is_progress_bar_enabled()
+    if quiet:
+        hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if quiet:
+            hf_logging.enable_progress_bar()
+
+
+@lru_cache(maxsize=8)
+def _tokenizer(path: str):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(path, local_files_only=True)
+
+
+def load_tokenizer(name_or_path: str | os.PathLike = DEFAULT_MODEL):
+    """The (fast) tokenizer of a bundled model or folder, loaded once per process."""
+    return _tokenizer(str(resolve(name_or_path)))
+
+
+@lru_cache(maxsize=6)
+def _transformer(path: str, head: str):
+    from transformers import AutoModel, AutoModelForMaskedLM
+
+    with _quiet_loading():
+        cls = AutoModelForMaskedLM if head == "mlm" else AutoModel
+        return cls.from_pretrained(path, local_files_only=True).eval()
+
+
+def load_transformer(name_or_path: str | os.PathLike = DEFAULT_MODEL, head: str = "base"):
+    """A transformers model in eval mode, loaded once per process, for inference only.
+
+    ``head="base"`` is ``AutoModel`` (token states); ``head="mlm"`` is ``AutoModelForMaskedLM``
+    (SPLADE, mask filling). Training code loads its own copy, never this shared one.
+    """
+    if head not in ("base", "mlm"):
+        raise ModelNotFound(f"load_transformer: head must be 'base' or 'mlm', got {head!r}")
+    return _transformer(str(resolve(name_or_path)), head)
+
+
 def load_sentence_transformer(name_or_path: str | os.PathLike = DEFAULT_MODEL, device: str = "cpu", **kwargs):
     """A :class:`sentence_transformers.SentenceTransformer` from a local folder, offline.
 
@@ -93,7 +196,8 @@ def load_sentence_transformer(name_or_path: str | os.PathLike = DEFAULT_MODEL, d
 
     path = resolve(name_or_path)
     if (path / "modules.json").is_file():
-        return SentenceTransformer(str(path), device=device, local_files_only=True, **kwargs)
+        with _quiet_loading():
+            return SentenceTransformer(str(path), device=device, local_files_only=True, **kwargs)
     word = Transformer(str(path))
     pool = Pooling(word.get_embedding_dimension(), pooling_mode="mean")
     return SentenceTransformer(modules=[word, pool], device=device, **kwargs)

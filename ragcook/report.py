@@ -20,9 +20,7 @@ def format_table(df: pd.DataFrame, digits: int = 4) -> str:
     cols = list(df.columns)
     header = "| retriever | " + " | ".join(PRETTY.get(c, c) for c in cols) + " |"
     sep = "|---|" + "|".join("---:" for _ in cols) + "|"
-    rows = [
-        f"| {name} | " + " | ".join(_fmt(row[c], digits) for c in cols) + " |" for name, row in df.iterrows()
-    ]
+    rows = [f"| {name} | " + " | ".join(_fmt(row[c], digits) for c in cols) + " |" for name, row in df.iterrows()]
     return "\n".join([header, sep, *rows])
 
 

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from ragcook import bm25, environment
+from ragcook import environment
+from ragcook.retrieve import bm25_by_hand as bm25
 
 DOCS = [["the", "cat", "sat", "on", "the", "mat"], ["dogs", "chase", "the", "cat"], ["insurance", "pays", "claims"]]
 

@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from ragcook.chunking import Chunk, chunk_corpus, fixed_tokens, read_corpus, recursive, sentence_spans, sentences, tokenizer
 from ragcook.errors import RagcookError
+from ragcook.models import load_tokenizer as tokenizer
+from ragcook.text.chunk import Chunk, chunk_corpus, fixed_tokens, read_corpus, recursive, sentence_spans, sentences
 
 DOC = (
     "Lists are mutable sequences. They hold items of any type!\n\n"
@@ -73,7 +74,7 @@ def test_read_corpus(tmp_path):
     assert sorted(read_corpus(tmp_path / "docs")) == ["a.md", "b.rst"]
     beir = tmp_path / "corpus.jsonl"
     beir.write_text(json.dumps({"_id": "d1", "title": "T", "text": "body"}) + "\n", encoding="utf-8")
-    assert read_corpus(beir) == {"d1": "T\n\nbody"}
+    assert read_corpus(beir) == {"d1": "T. body"}  # the BEIR reader of ragcook.data, title first
     beir.write_text('{"id": 1}\n', encoding="utf-8")
     with pytest.raises(RagcookError, match="corpus.jsonl:1"):
         read_corpus(beir)

@@ -1,6 +1,6 @@
 """Each cleaning rule removes what it should and is counted."""
 
-from ragcook.clean import CleanReport, check_question, clean_generated, clean_questions
+from ragcook.train.clean import CleanReport, check_question, clean_generated, clean_questions
 
 CHUNK = "A list comprehension consists of brackets containing an expression followed by a for clause."
 
@@ -37,7 +37,13 @@ def test_near_duplicates_and_counts():
 
 def test_clean_generated_rows():
     rows = [
-        {"chunk_id": "a", "chunk": CHUNK, "questions": ["What does a list comprehension contain?", "Nope."], "best": "Which clause follows the expression?", "generator": "local"},
+        {
+            "chunk_id": "a",
+            "chunk": CHUNK,
+            "questions": ["What does a list comprehension contain?", "Nope."],
+            "best": "Which clause follows the expression?",
+            "generator": "local",
+        },
         {"chunk_id": "b", "chunk": "x", "questions": ["", "I'm sorry."], "best": None, "generator": "local"},
     ]
     out, report = clean_generated(rows)
@@ -46,22 +52,38 @@ def test_clean_generated_rows():
     assert out[0]["questions"] == ["What does a list comprehension contain?"]
     assert isinstance(report, CleanReport) and report.total == 5 and report.kept == 2
     # inverse-cloze rows are sentences, not questions: that rule is skipped for them
-    ict = [{"chunk_id": "c", "chunk": CHUNK + " Other text here.", "positive": "Other text here.",
-            "questions": ["A list comprehension is compact."], "generator": "ict (no LLM)"}]
+    ict = [
+        {
+            "chunk_id": "c",
+            "chunk": CHUNK + " Other text here.",
+            "positive": "Other text here.",
+            "questions": ["A list comprehension is compact."],
+            "generator": "ict (no LLM)",
+        }
+    ]
     out, report = clean_generated(ict)
     assert len(out) == 1 and report.kept == 1
 
 
 def test_filter_retrieved_drops_off_topic_questions():
-    from ragcook.clean import filter_retrieved
+    from ragcook.train.clean import filter_retrieved
 
     rows = [
-        {"chunk": "Dictionaries map hashable keys to values and raise KeyError for missing keys.",
-         "questions": ["What error does a dictionary raise for a missing key?", "How do I bake sourdough bread?"], "best": None},
-        {"chunk": "The finally clause of a try statement always runs, even after an exception.",
-         "questions": ["When does the finally clause run?"], "best": None},
-        {"chunk": "Sourdough bread needs a starter, flour, water and a long, slow rise.",
-         "questions": ["What does sourdough bread need?"], "best": None},
+        {
+            "chunk": "Dictionaries map hashable keys to values and raise KeyError for missing keys.",
+            "questions": ["What error does a dictionary raise for a missing key?", "How do I bake sourdough bread?"],
+            "best": None,
+        },
+        {
+            "chunk": "The finally clause of a try statement always runs, even after an exception.",
+            "questions": ["When does the finally clause run?"],
+            "best": None,
+        },
+        {
+            "chunk": "Sourdough bread needs a starter, flour, water and a long, slow rise.",
+            "questions": ["What does sourdough bread need?"],
+            "best": None,
+        },
     ]
     out, report = filter_retrieved(rows, k=1)
     assert report.removed["not_retrieved"] == 1

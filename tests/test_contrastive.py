@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from ragcook import contrastive as C
 from ragcook.errors import RagcookError
+from ragcook.train import contrastive as C
 
 
 def test_info_nce_matches_hand_computation():
@@ -48,7 +48,11 @@ def model():
     return m
 
 
-PAIRS = [("how do I claim", "file a claim form"), ("what is a premium", "the price of a policy"), ("is my car covered", "auto insurance covers cars")]
+PAIRS = [
+    ("how do I claim", "file a claim form"),
+    ("what is a premium", "the price of a policy"),
+    ("is my car covered", "auto insurance covers cars"),
+]
 
 
 def test_encode_trap_trains_nothing(model):
@@ -67,4 +71,5 @@ def test_forward_through_modules_trains(model):
     assert log.requires_grad and not log.error
     assert log.max_weight_change > 0.0
     log = C.train(model, PAIRS, steps=1, batch_size=3, loss="triplet")
-    assert len(log.losses) == 1 and log.losses[0] >= 0
+    assert len(log.losses) == 1 and log.losses[0] > 0  # random negatives violate the margin at first
+    assert log.max_weight_change > 0.0

@@ -3,8 +3,9 @@ import math
 import numpy as np
 import pytest
 
-from ragcook import evaluate as ev
 from ragcook.errors import RagcookError
+from ragcook.eval import metrics as ev
+from ragcook.eval import stats
 
 QRELS = {"q1": {"a": 1, "b": 1}, "q2": {"c": 1}}
 RUN = {"q1": {"x": 0.9, "a": 0.8, "y": 0.7, "b": 0.1}, "q2": {"y": 0.5, "z": 0.4}}
@@ -49,8 +50,8 @@ def test_paired_test_detects_a_real_difference_and_not_a_null_one():
     rng = np.random.default_rng(0)
     a = {str(i): float(v) for i, v in enumerate(rng.random(200))}
     better = {q: min(1.0, v + 0.2) for q, v in a.items()}
-    assert ev.paired_test(a, better)["p_value"] < 0.01
-    same = ev.paired_test(a, dict(a))
+    assert stats.paired_test(a, better)["p_value"] < 0.01
+    same = stats.paired_test(a, dict(a))
     assert same["diff"] == 0.0 and same["p_value"] == 1.0
-    lo, hi = ev.bootstrap_ci(list(a.values()))
+    lo, hi = stats.bootstrap_ci(list(a.values()))
     assert lo < np.mean(list(a.values())) < hi

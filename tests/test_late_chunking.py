@@ -3,23 +3,11 @@
 import numpy as np
 import pytest
 
+from ragcook.data.pydoc import load_pydoc_modules, module_page, rst_to_text
+from ragcook.encode.late_chunking import LateChunker, mean_pool, token_span, window_starts
 from ragcook.errors import RagcookError
-from ragcook.late_chunking import (
-    LateChunker,
-    chunk_ranks,
-    chunk_spans,
-    context_eval,
-    load_pydoc_modules,
-    mention_distances,
-    module_page,
-    names,
-    pool,
-    rank_chunks,
-    rst_to_text,
-    sentence_spans,
-    token_span,
-    window_starts,
-)
+from ragcook.eval.late_chunking import chunk_ranks, chunk_spans, context_eval, mention_distances, names, rank_chunks
+from ragcook.text.chunk import sentence_spans
 
 
 @pytest.fixture(scope="module")
@@ -78,8 +66,8 @@ def test_window_starts_cover_everything_with_overlap():
 
 def test_pool_mean_and_normalise():
     v = np.array([[1.0, 0.0], [3.0, 0.0], [0.0, 2.0]])
-    np.testing.assert_allclose(pool(v, [(0, 2)], normalize=False), [[2.0, 0.0]])
-    np.testing.assert_allclose(np.linalg.norm(pool(v, [(0, 3), (2, 3)]), axis=1), [1.0, 1.0], rtol=1e-6)
+    np.testing.assert_allclose(mean_pool(v, [(0, 2)], normalize=False), [[2.0, 0.0]])
+    np.testing.assert_allclose(np.linalg.norm(mean_pool(v, [(0, 3), (2, 3)]), axis=1), [1.0, 1.0], rtol=1e-6)
 
 
 # --------------------------------------------------------------------------- with the tokenizer
@@ -151,9 +139,7 @@ def test_windowing_over_a_long_text():
         wids = [small.tokenizer.cls_token_id] + ids[s : s + 32] + [small.tokenizer.sep_token_id]
         per_window[s] = direct_hidden_ids(small, wids)[1:-1]
     for t in [0, 5, 20, 31, n // 2, n - 1]:
-        best = max(
-            (s for s in tv.windows if s <= t < s + 32), key=lambda s: min(t - s, s + 31 - t)
-        )
+        best = max((s for s in tv.windows if s <= t < s + 32), key=lambda s: min(t - s, s + 31 - t))
         np.testing.assert_allclose(tv.vectors[t], per_window[best][t - best], atol=1e-4)
     # a late chunk of a long text is finite and normalised; "mean" combining differs from "central"
     spans = chunk_spans(text, max_chars=60)

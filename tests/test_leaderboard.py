@@ -1,7 +1,9 @@
+import time
+
 import pytest
 
-from ragcook import leaderboard
 from ragcook.data import Dataset
+from ragcook.eval import leaderboard
 
 
 def make():
@@ -28,5 +30,10 @@ def test_leaderboard_orders_rows_and_tests_against_the_baseline():
 
 
 def test_timed_runs_keeps_names_and_times():
-    runs, secs = leaderboard.timed_runs(None, {"r": lambda: {"q": {"a": 1.0}}})
-    assert runs == {"r": {"q": {"a": 1.0}}} and secs["r"] >= 0
+    def slow():
+        time.sleep(0.05)
+        return {"q": {"a": 1.0}}
+
+    runs, secs = leaderboard.timed_runs(None, {"r": slow, "fast": lambda: {}})
+    assert runs == {"r": {"q": {"a": 1.0}}, "fast": {}}
+    assert secs["r"] >= 0.05 > secs["fast"]

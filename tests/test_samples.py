@@ -4,19 +4,19 @@ import json
 
 import pytest
 
-from ragcook.chunking import chunk_corpus
-from ragcook.clean import clean_generated
 from ragcook.errors import DataError
-from ragcook.generate import ICT, generate_questions
-from ragcook.negatives import mine_hard_negatives
-from ragcook.samples import (
+from ragcook.text.chunk import chunk_corpus
+from ragcook.train.clean import clean_generated
+from ragcook.train.generate import ICT, generate_questions
+from ragcook.train.insuranceqa import insuranceqa_samples
+from ragcook.train.negatives import mine_hard_negatives
+from ragcook.train.samples import (
     Sample,
-    insuranceqa_samples,
     question_pairs,
-    read_jsonl,
+    read_samples,
     samples_from_generated,
     to_st_dataset,
-    write_jsonl,
+    write_samples,
 )
 
 DOCS = {
@@ -35,7 +35,7 @@ DOCS = {
 @pytest.fixture(scope="module")
 def generated_samples(tmp_path_factory):
     chunks = chunk_corpus(DOCS, "sentences", max_chars=200, overlap=0)
-    rows = generate_questions(chunks, ICT(), tmp_path_factory.mktemp("g") / "q.jsonl", progress=False)
+    rows = generate_questions(chunks, ICT(), tmp_path_factory.mktemp("g") / "q.jsonl", show_progress=False)
     kept, report = clean_generated(rows)
     assert report.total == len(rows) - sum(1 for r in rows if not r["questions"])
     samples = samples_from_generated(kept, kind="qd")
@@ -60,8 +60,9 @@ def test_insuranceqa_samples(insurance_samples):
 def test_question_pairs():
     from ragcook.data import Dataset
 
-    ds = Dataset({"a1": "x", "a2": "y"}, {"q1": "A?", "q2": "A again?", "q3": "B?"},
-                 {"q1": {"a1": 1}, "q2": {"a1": 1}, "q3": {"a2": 1}})
+    ds = Dataset(
+        {"a1": "x", "a2": "y"}, {"q1": "A?", "q2": "A again?", "q3": "B?"}, {"q1": {"a1": 1}, "q2": {"a1": 1}, "q3": {"a2": 1}}
+    )
     pairs = question_pairs(ds)
     assert [(s.query, s.pos) for s in pairs] == [("A?", ["A again?"]), ("A again?", ["A?"])]
 
@@ -90,8 +91,8 @@ def test_load_in_sentence_transformers(which, insurance_samples, generated_sampl
     samples = insurance_samples[:4] if which == "insurance" else generated_samples[:4]
     if which == "insurance":
         samples = [Sample(s.query, s.pos, [o.pos[0] for o in insurance_samples if o is not s][:2]) for s in samples]
-    path = write_jsonl(samples, tmp_path / "s.jsonl")
-    back = read_jsonl(path)
+    path = write_samples(samples, tmp_path / "s.jsonl")
+    back = read_samples(path)
     assert back == samples
     ds = to_st_dataset(back, n_negatives=2)
     assert ds.column_names == ["anchor", "positive", "negative_1", "negative_2"]
@@ -103,23 +104,25 @@ def test_load_in_sentence_transformers(which, insurance_samples, generated_sampl
 
     with torch.no_grad():
         value = float(loss([prep(ds[c][:4]) for c in ds.column_names], None))
-    assert value == value and value >= 0  # a finite loss: the columns are what the loss expects
+        swapped = ["anchor", "negative_1", "positive", "negative_2"]  # a negative where the positive belongs
+        worse = float(loss([prep(ds[c][:4]) for c in swapped], None))
+    assert 0 < value < worse  # the loss reads column 2 as the positive: the columns are in its order
 
 
 @pytest.mark.parametrize("which", ["insurance", "generated"])
 def test_load_in_flagembedding(which, insurance_samples, generated_samples, tmp_path):
     from FlagEmbedding.abc.finetune.embedder import AbsEmbedderDataArguments, AbsEmbedderTrainDataset
 
-    from ragcook.chunking import tokenizer
+    from ragcook.models import load_tokenizer
 
     samples = insurance_samples if which == "insurance" else generated_samples
     samples = [Sample(s.query, s.pos, s.neg or ["an unrelated passage", "another one"]) for s in samples[:5]]
-    path = write_jsonl(samples, tmp_path / "train.jsonl")
+    path = write_samples(samples, tmp_path / "train.jsonl")
     for line in path.read_text().splitlines():
         row = json.loads(line)
         assert set(row) == {"query", "pos", "neg"} and isinstance(row["pos"], list)
     args = AbsEmbedderDataArguments(train_data=[str(path)], train_group_size=3, cache_path=str(tmp_path / "cache"))
-    ds = AbsEmbedderTrainDataset(args, tokenizer())
+    ds = AbsEmbedderTrainDataset(args, load_tokenizer())
     assert len(ds) == len(samples)
     query, passages, _ = ds[0]
     assert query == samples[0].query and passages[0] in samples[0].pos and len(passages) == 3
@@ -135,7 +138,7 @@ def test_cli_build_with_ict(tmp_path, capsys):
     out = tmp_path / "s.jsonl"
     args = ["samples", "build", "--corpus", str(corpus), "--generator", "ict", "--chunker", "sentences", "--out", str(out)]
     assert main(args) == 0
-    samples = read_jsonl(out)
+    samples = read_samples(out)
     assert samples and "cleaning:" in capsys.readouterr().err
-    assert main(args) == 0 and read_jsonl(out) == samples  # resumed: nothing regenerated, same output
+    assert main(args) == 0 and read_samples(out) == samples  # resumed: nothing regenerated, same output
     assert main(["samples", "build", "--corpus", str(tmp_path / "nope"), "--generator", "ict", "--out", str(out)]) == 2

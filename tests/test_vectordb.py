@@ -10,9 +10,11 @@ import torch
 
 pytest.importorskip("pymilvus")
 
-from ragcook import sparse as S  # noqa: E402
+from ragcook.encode.sparse import M3Encoder  # noqa: E402
+from ragcook.encode.sparse_head import SparseHead  # noqa: E402
 from ragcook.errors import RagcookError  # noqa: E402
-from ragcook.vectordb import Chunk, ChunkStore, MilvusHybrid, agreement, same_top_k  # noqa: E402
+from ragcook.retrieve.sparse import DenseSparse  # noqa: E402
+from ragcook.retrieve.vectordb import ChunkStore, MilvusHybrid, Record, agreement, same_top_k  # noqa: E402
 
 
 def _random_chunks(n=60, dim=8, vocab=200, seed=0):
@@ -32,7 +34,7 @@ def test_store_round_trip_and_persistence(tmp_path):
         assert store.insert(ids, texts, dense, sparse) == len(ids)
         assert len(store) == len(ids)
         rec = store.get(["c3"])[0]
-        assert isinstance(rec, Chunk) and rec.text == "chunk number 3"
+        assert isinstance(rec, Record) and rec.text == "chunk number 3"
         np.testing.assert_allclose(rec.dense, dense[3], atol=1e-6)
         assert rec.sparse["indices"] == sparse[3].indices.tolist()
         before = store.search(dense[:2], sparse[:2], k=5)
@@ -41,7 +43,7 @@ def test_store_round_trip_and_persistence(tmp_path):
     # A fresh process reads the collection back from disk.
     code = (
         "import json, numpy as np, scipy.sparse as sp, sys\n"
-        "from ragcook.vectordb import ChunkStore\n"
+        "from ragcook.retrieve.vectordb import ChunkStore\n"
         f"s = ChunkStore({str(path)!r})\n"
         "z = np.load(sys.argv[1])\n"
         "m = sp.csr_matrix((z['data'], z['indices'], z['indptr']), shape=tuple(z['shape']))\n"
@@ -91,11 +93,11 @@ def test_database_hybrid_equals_in_memory_hybrid(tmp_path, method):
     corpus = {d: t for d, t in ds.corpus.items() if d in pos}
     corpus.update({d: t for d, t in list(ds.corpus.items())[:150] if d not in corpus})
     torch.manual_seed(0)
-    head = S.SparseHead(384)
+    head = SparseHead(384)
     with torch.no_grad():
         head.linear.weight.normal_(0, 0.05)  # continuous token weights: no artificial sparse-score ties
-    enc = S.M3Encoder("minilm", head=head)
-    mem = S.DenseSparse(enc, method=method, weight=0.7, rrf_k=60, depth=100).index(corpus).search(ds.queries, k=10)
+    enc = M3Encoder("minilm", head=head)
+    mem = DenseSparse(enc, method=method, weight=0.7, rrf_k=60, depth=100).index(corpus).search(ds.queries, k=10)
     db = MilvusHybrid(enc, tmp_path / "hybrid.db", method=method, weight=0.7, rrf_k=60, depth=100).index(corpus)
     try:
         got = db.search(ds.queries, k=10)

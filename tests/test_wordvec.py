@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from gensim.models import KeyedVectors
 
-from ragcook import wordvec as W
+from ragcook.encode import wordvec as W
 from ragcook.errors import DataError, RagcookError
 
 TINY = [
@@ -17,7 +17,13 @@ TINY = [
 def test_parse_tagged_strips_tags_and_brackets():
     line = "迈向/v  充满/v  希望/n  [中国/ns  政府/n]nt  ——/w  http://x/y/n"
     assert W.parse_tagged(line) == [
-        ("迈向", "v"), ("充满", "v"), ("希望", "n"), ("中国", "ns"), ("政府", "n"), ("——", "w"), ("http://x/y", "n")
+        ("迈向", "v"),
+        ("充满", "v"),
+        ("希望", "n"),
+        ("中国", "ns"),
+        ("政府", "n"),
+        ("——", "w"),
+        ("http://x/y", "n"),
     ]
     assert W.parse_tagged("   ") == []
 
@@ -74,13 +80,23 @@ def _kv(words: dict[str, list[float]]) -> KeyedVectors:
 
 def test_evaluate_analogies(tmp_path):
     # king - man + woman = queen exactly; paris - france + italy = rome exactly.
-    kv = _kv({
-        "man": [1, 0, 0, 0, 0], "woman": [0, 1, 0, 0, 0], "king": [1, 0, 1, 0, 0], "queen": [0, 1, 1, 0, 0],
-        "france": [0, 0, 0, 1, 0], "italy": [0, 0, 0, 0, 1], "paris": [0, 0, 1, 1, 0], "rome": [0, 0, 1, 0, 1],
-    })
+    kv = _kv(
+        {
+            "man": [1, 0, 0, 0, 0],
+            "woman": [0, 1, 0, 0, 0],
+            "king": [1, 0, 1, 0, 0],
+            "queen": [0, 1, 1, 0, 0],
+            "france": [0, 0, 0, 1, 0],
+            "italy": [0, 0, 0, 0, 1],
+            "paris": [0, 0, 1, 1, 0],
+            "rome": [0, 0, 1, 0, 1],
+        }
+    )
     f = tmp_path / "q.txt"
-    f.write_text(": family\nman woman king queen\nman woman prince princess\n: gram1\nfrance italy paris rome\n"
-                 "france italy paris queen\n", encoding="utf-8")
+    f.write_text(
+        ": family\nman woman king queen\nman woman prince princess\n: gram1\nfrance italy paris rome\nfrance italy paris queen\n",
+        encoding="utf-8",
+    )
     r = W.evaluate_analogies(kv, f)
     assert (r.total, r.covered, r.correct) == (4, 3, 2)
     assert r.accuracy == pytest.approx(2 / 3) and r.coverage == pytest.approx(0.75)

@@ -1,0 +1,80 @@
+"""Retrievers by name, for the command line and the pipeline: ``make("bm25", model, lang)``.
+
+Each factory takes ``(model, lang, **kwargs)`` and returns an un-indexed retriever with the
+``index(corpus)`` / ``search(queries, k) -> Run`` interface. A new retriever is one function
+here and one entry in :data:`REGISTRY`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ragcook.errors import RagcookError
+from ragcook.models import DEFAULT_MODEL
+from ragcook.retrieve.bm25 import BM25
+from ragcook.retrieve.dense import Dense
+from ragcook.retrieve.fusion import Hybrid
+from ragcook.retrieve.sparse import DenseSparse, SparseRetriever
+
+#: The dense weight of the ``hybrid`` retriever when none is given (see ``ragcook eval --hybrid-weight``).
+HYBRID_WEIGHT = 0.5
+
+
+def _bm25(model: str = DEFAULT_MODEL, lang: str = "en", **kw) -> BM25:
+    return BM25(lang=lang)
+
+
+def _dense(model: str = DEFAULT_MODEL, lang: str = "en", **kw) -> Dense:
+    return Dense(model=model, **kw)
+
+
+def _hybrid(model: str = DEFAULT_MODEL, lang: str = "en", weight: float = HYBRID_WEIGHT, **kw) -> Hybrid:
+    """BM25 + dense, min-max normalised, ``weight`` on dense."""
+    return Hybrid([BM25(lang=lang), Dense(model=model, **kw)], norm="minmax", weights=[1 - weight, weight])
+
+
+def _check_lang(lang: str, what: str) -> None:
+    if lang != "en":
+        raise RagcookError(f"{what} is English-only here (its vocabulary and training data); use bm25 or dense for {lang!r}")
+
+
+def _splade(model: str = DEFAULT_MODEL, lang: str = "en", **kw) -> SparseRetriever:
+    """SPLADE-tiny (always; ``model`` is the dense model and is not used)."""
+    from ragcook.encode.sparse import SpladeEncoder
+
+    _check_lang(lang, "splade (SPLADE-tiny)")
+    return SparseRetriever(SpladeEncoder("splade-tiny", **kw), name="splade")
+
+
+def _sparse_head(model: str = DEFAULT_MODEL, lang: str = "en", **kw) -> SparseRetriever:
+    """The BGE-M3-style sparse head on ``model`` (trained and cached on first use)."""
+    from ragcook.encode.sparse import M3Encoder
+
+    _check_lang(lang, "sparse-head")
+    return SparseRetriever(M3Encoder(model, config=kw.pop("config", None)), name="sparse-head", **kw)
+
+
+def _dense_sparse(model: str = DEFAULT_MODEL, lang: str = "en", **kw) -> DenseSparse:
+    """Dense + sparse head of ``model`` from one forward pass, fused as Milvus's WeightedRanker(0.7, 0.3)."""
+    from ragcook.encode.sparse import M3Encoder
+
+    _check_lang(lang, "dense+sparse")
+    return DenseSparse(M3Encoder(model, config=kw.pop("config", None)), **kw)
+
+
+#: Retriever names the CLI accepts -> factory.
+REGISTRY: dict[str, Callable] = {
+    "bm25": _bm25,
+    "dense": _dense,
+    "hybrid": _hybrid,
+    "splade": _splade,
+    "sparse-head": _sparse_head,
+    "dense+sparse": _dense_sparse,
+}
+
+
+def make(name: str, model: str = DEFAULT_MODEL, lang: str = "en", **kwargs):
+    """Build a registered retriever by name."""
+    if name not in REGISTRY:
+        raise RagcookError(f"unknown retriever {name!r}; choose from {', '.join(REGISTRY)}")
+    return REGISTRY[name](model=model, lang=lang, **kwargs)
