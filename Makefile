@@ -15,7 +15,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export RAGCOOK_CACHE ?= $(CURDIR)/.cache/ragcook
 
-.PHONY: install run test lint test-unit test-notebooks notebooks bench clean
+.PHONY: install run test lint lab warm test-unit test-notebooks notebooks bench clean
 
 install: $(VENV)/.installed
 
@@ -23,13 +23,21 @@ $(VENV)/.installed: pyproject.toml requirements-nodeps.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "torch==2.13.0" $(TORCH_INDEX)
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q -e ".[dev,lab]"
 	$(PY) -m pip install -q --no-deps -r requirements-nodeps.txt
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
 
 run: install
 	$(PY) -m ragcook run --out ragcook-report
+
+# JupyterLab on the course's notebooks (the kernel "python3" is this .venv).
+lab: install
+	$(VENV)/bin/jupyter lab notebooks/
+
+# Build every cache and model the notebooks need, so a workshop's attendees don't wait (see WORKSHOP.md).
+warm: install
+	$(PY) scripts/warm.py
 
 test: install lint
 	TQDM_DISABLE=1 $(PY) -m pytest tests notebooks --nbval-lax -p no:cacheprovider --durations=30

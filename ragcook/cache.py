@@ -3,7 +3,8 @@
 Files live under ``$RAGCOOK_CACHE`` (default ``~/.cache/ragcook``), named by a hash of a key
 (the model's fingerprint and settings) and the exact texts: change either and the cache
 misses. A dense result is stored as ``.npy``; a ``(dense or None, scipy sparse)`` pair, as
-sparse encoders return, as ``.npz``. Writes go to a temporary file and are renamed, so an
+sparse encoders return, and a dict of named arrays (ragged token vectors: one flat matrix and
+the offsets where each text starts) as ``.npz``. Writes go to a temporary file and are renamed, so an
 interrupted run never leaves a half-written entry. Delete the folder to reset.
 """
 
@@ -37,6 +38,8 @@ def _save(path: Path, value) -> None:
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
     if path.suffix == ".npy":
         np.save(tmp, value)
+    elif isinstance(value, dict):
+        np.savez(tmp, __arrays__=np.array(1), **value)
     else:
         dense, m = value
         extra = {"dense": dense} if dense is not None else {}
@@ -50,6 +53,8 @@ def _load(path: Path):
     import scipy.sparse as sp
 
     z = np.load(path)
+    if "__arrays__" in z.files:
+        return {k: z[k] for k in z.files if k != "__arrays__"}
     m = sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"]))
     return (z["dense"] if "dense" in z else None), m
 
@@ -57,7 +62,8 @@ def _load(path: Path):
 def cached(key: str, texts: list[str], compute: Callable[[list[str]], object], min_size: int = 32):
     """``compute(texts)``, read from / written to the cache for lists of ``min_size`` or more.
 
-    ``compute`` returns an array, or a ``(dense array or None, scipy sparse matrix)`` pair.
+    ``compute`` returns an array, a ``(dense array or None, scipy sparse matrix)`` pair, or a
+    dict of named arrays.
     ``RAGCOOK_NO_CACHE=1`` turns the cache off.
     """
     if len(texts) < min_size or os.environ.get("RAGCOOK_NO_CACHE"):

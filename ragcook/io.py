@@ -18,46 +18,62 @@ import gzip
 import json
 import os
 import shutil
+import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
 
 from ragcook.errors import DataError
 
 
-def _open_text(path: Path) -> IO[str]:
-    if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8", newline="")
-    return path.open(encoding="utf-8", newline="")
+def _read_bytes(path: Path) -> bytes:
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rb") as f:
+                return f.read()
+        return path.read_bytes()
+    except (OSError, EOFError, zlib.error) as e:
+        raise DataError(f"{path}: cannot be read ({e})") from None
+
+
+def _decode(path: Path, data: bytes, offset: int) -> str:
+    try:
+        return data.decode("utf-8-sig" if offset == 0 else "utf-8")  # a byte-order mark at the start is allowed
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path}: not UTF-8 text (byte {offset + e.start}: {e.reason})") from None
 
 
 def iter_jsonl(path: str | Path, resumable: bool = False) -> Iterator[tuple[int, object]]:
     """Yield ``(line number, parsed value)`` for each non-blank line of ``path``.
 
-    Strict by default; ``resumable=True`` skips a torn last line (one without its newline).
-    Every failure is a :class:`DataError` naming the file and, where there is one, the line.
+    Strict by default; ``resumable=True`` skips a torn last line (one without its newline), even
+    one cut inside a multi-byte character. Every failure is a :class:`DataError` naming the file
+    and, where there is one, the line.
     """
     path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{path}: a folder, not a JSON Lines file")
     if not path.is_file():
         raise DataError(f"{path}: file not found")
+    data = _read_bytes(path)
+    cut = data.rfind(b"\n") + 1  # the complete lines end here; after it, a torn line or nothing
+    text = _decode(path, data[:cut], 0)
     try:
-        with _open_text(path) as f:
-            lines = f.read().split("\n")
-    except UnicodeDecodeError as e:
-        raise DataError(f"{path}: not UTF-8 text (byte {e.start}: {e.reason})") from None
-    except (OSError, EOFError, gzip.BadGzipFile) as e:
-        raise DataError(f"{path}: cannot be read ({e})") from None
-    torn = lines[-1]  # the text after the last newline: "" for a complete file
+        torn = _decode(path, data[cut:], cut)
+    except DataError:
+        if not resumable:
+            raise
+        torn = ""  # an interrupted write, cut inside a character
+    lines = (text + torn).split("\n")
     for lineno, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             yield lineno, json.loads(line)
-        except (json.JSONDecodeError, RecursionError) as e:
+        except (ValueError, RecursionError) as e:  # JSONDecodeError, or an integer too long to convert
             if resumable and lineno == len(lines) and torn:
                 return  # an interrupted write: the last line never got its newline
-            msg = e.msg if isinstance(e, json.JSONDecodeError) else "nested too deeply"
+            msg = e.msg if isinstance(e, json.JSONDecodeError) else str(e) or "nested too deeply"
             raise DataError(f"{path}:{lineno}: malformed JSON line ({msg})") from None
 
 
@@ -74,7 +90,8 @@ def read_jsonl(path: str | Path, resumable: bool = False) -> list[dict]:
 def repair_torn_tail(path: str | Path) -> int:
     """Cut a torn last line (no trailing newline) off ``path``; return the bytes removed.
 
-    Called before appending, so the next row starts on a line of its own.
+    Called before appending, so the next row starts on a line of its own. A last line that is
+    whole JSON and lacks only its newline (killed between the two) is kept: it gets its newline.
     """
     path = Path(path)
     if not path.is_file() or path.stat().st_size == 0:
@@ -96,8 +113,20 @@ def repair_torn_tail(path: str | Path) -> int:
                 keep = start + i + 1
                 break
             pos = start
+        f.seek(keep)
+        if _is_json(f.read(size - keep)):
+            f.write(b"\n")
+            return 0
         f.truncate(keep)
         return size - keep
+
+
+def _is_json(line: bytes) -> bool:
+    """Whether ``line`` is a whole JSON object (a cut one never is)."""
+    try:
+        return isinstance(json.loads(line.decode("utf-8")), dict)
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return False
 
 
 def append_jsonl(path: str | Path, rows: Iterable[dict]) -> int:

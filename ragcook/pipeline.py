@@ -22,7 +22,6 @@ from ragcook.eval.finetune import before_after
 from ragcook.eval.metrics import DEFAULT_METRICS, evaluate
 from ragcook.models import DEFAULT_MODEL
 from ragcook.retrieve.registry import HYBRID_WEIGHT
-from ragcook.train.finetune import DEFAULTS, ensure_finetuned
 from ragcook.train.finetune_st import read_log
 from ragcook.types import Run
 
@@ -137,15 +136,21 @@ def stage_baselines(ctx: Context) -> None:
 
 
 def stage_finetune(ctx: Context) -> None:
-    """``ragcook run`` stage: fine-tune the base model on InsuranceQA train questions, evaluate on test."""
+    """``ragcook run`` stage: fine-tune with the recipe that won on the *validation* split (notebook 11),
+    then evaluate on the held-out test questions."""
+    from dataclasses import replace
+
+    from ragcook.eval import recipe as experiments
+
     test = ctx.extra.get("test")
     if test is None:
         test = data_mod.load_insuranceqa("test", profile=ctx.profile)
         if ctx.quick:
             test = test.take(100)
-    steps = 6 if ctx.quick else DEFAULTS["max_steps"]
+    label, recipe, valid_ndcg = experiments.winner()
+    recipe = replace(recipe, base=ctx.model, steps=6 if ctx.quick else recipe.steps)
     t0 = time.perf_counter()
-    path = ensure_finetuned(ctx.model, max_steps=steps)
+    path = experiments.train(recipe)
     seconds = time.perf_counter() - t0
     res = before_after(test, {"dense-finetuned": path}, bm25=False, max_seq_length=None)  # as the "dense" baseline
     ctx.results.update(res)
@@ -156,11 +161,11 @@ def stage_finetune(ctx: Context) -> None:
     gain = f" (base dense {base_ndcg:.4f}, change {res['dense-finetuned']['ndcg@10'] - base_ndcg:+.4f})" if base_ndcg else ""
     ctx.sections.append(
         "## Fine-tuned dense model\n\n"
-        f"`{ctx.model}` fine-tuned with MultipleNegativesRankingLoss on InsuranceQA *train* questions "
-        f"with {DEFAULTS['n_negatives']} mined hard negative each "
-        f"({steps} steps, batch {DEFAULTS['batch_size']}, lr {DEFAULTS['lr']}, {len(log)} log rows; "
-        f"{seconds:.0f} s including any cached reuse), evaluated on the held-out test questions: "
-        f"nDCG@10 {res['dense-finetuned']['ndcg@10']:.4f}{gain}.\n\n"
+        f"The recipe that won on the validation split in notebook 11: **{label}** "
+        f"(questions `{recipe.questions}`, negatives `{recipe.negatives}`; valid nDCG@10 {valid_ndcg:.4f}). "
+        f"`{ctx.model}` fine-tuned with MultipleNegativesRankingLoss ({recipe.steps} steps, batch {recipe.batch_size}, "
+        f"lr {recipe.lr}, {len(log)} log rows; {seconds:.0f} s including any cached reuse), evaluated on the held-out "
+        f"test questions: nDCG@10 {res['dense-finetuned']['ndcg@10']:.4f}{gain}.\n\n"
         f"{report.format_table(report.results_frame(rows))}\n\n![fine-tuning loss](finetune_loss.png)\n"
     )
 

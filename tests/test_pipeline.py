@@ -1,11 +1,17 @@
 import json
 
-from ragcook import cli
+import pytest
+
+from tests.offline import quick_runs
 
 
-def test_run_writes_a_report_with_every_baseline(tmp_path):
-    out = tmp_path / "report"
-    assert cli.main(["run", "--quick", "--out", str(out)]) == 0
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    return quick_runs(tmp_path_factory.getbasetemp() / "quick-runs")[0]  # shared with test_offline: one run --quick
+
+
+def test_run_writes_a_report_with_every_baseline(report):
+    out = report
     text = (out / "report.md").read_text()
     results = json.loads((out / "results.json").read_text())["results"]
     assert {"bm25", "dense", "hybrid", "dense-finetuned"} <= set(results)

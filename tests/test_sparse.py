@@ -122,7 +122,7 @@ def test_m3_encoder_gives_dense_and_per_token_sparse_in_one_pass():
     enc = M3Encoder("minilm", head=SparseHead(384))  # untrained: every token weighs 1
     texts = ["term life insurance", "insurance insurance claim"]
     dense, m = enc.encode(texts)
-    np.testing.assert_allclose(dense, Dense("minilm").encode(texts), atol=1e-5)
+    np.testing.assert_allclose(dense, Dense("minilm", backend="torch").encode(texts), atol=1e-5)
     ids = enc.tokenizer(texts[1], add_special_tokens=False)["input_ids"]
     assert sorted(m[1].indices.tolist()) == sorted(set(ids))
     assert np.allclose(m[1].data, 1.0)
@@ -182,3 +182,26 @@ def test_factories_are_registered_and_check_language():
             make(name, lang="zh")
     with pytest.raises(RagcookError):
         SparseRetriever(SpladeEncoder(), name="splade").search({"q": "x"})
+
+
+@pytest.mark.slow
+def test_mlm_logits_give_splade_weights_and_fill_masks():
+    from transformers import pipeline
+
+    from ragcook.encode.sparse import fill_mask, mlm_logits
+    from ragcook.models import resolve
+
+    texts = ["Does my policy cover water damage?", "Term life insurance pays a death benefit."]
+    logits, mask = mlm_logits(texts)
+    assert logits.shape[:2] == mask.shape and logits.shape[2] == 30522
+    by_hand = (torch.log1p(torch.relu(logits)) * mask[..., None]).amax(dim=1).numpy()
+    np.testing.assert_allclose(by_hand, SpladeEncoder().encode(texts).toarray(), atol=1e-4)
+
+    text = "You can file a [MASK] with your insurance company."
+    ours = fill_mask(text, top=3)
+    assert len(ours) == 1 and len(ours[0]) == 3
+    assert [p for _, p in ours[0]] == sorted((p for _, p in ours[0]), reverse=True)
+    theirs = pipeline("fill-mask", model=str(resolve("splade-tiny")), top_k=3)(text)
+    tok = SpladeEncoder().tokenizer
+    assert tok.convert_tokens_to_ids([t for t, _ in ours[0]]) == [r["token"] for r in theirs]
+    assert fill_mask("no mask here") == []

@@ -107,3 +107,55 @@ def test_database_hybrid_equals_in_memory_hybrid(tmp_path, method):
     differ = [q for q in ds.queries if not same_top_k(got[q], mem[q], k=10)]
     assert not differ, f"top-10 differ beyond ties for {differ}"
     assert agreement(got, mem) == 1.0
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def milvus_server(tmp_path):
+    """A Milvus Lite *server* in its own process on a loopback port: what a Milvus deployment looks like to a client."""
+    import socket
+    import time
+
+    pytest.importorskip("milvus_lite")
+    port = _free_port()
+    cmd = [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(tmp_path / "server"), "--host", "127.0.0.1"]
+    proc = subprocess.Popen([*cmd, "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"the Milvus Lite server exited: {proc.stderr.read()[-500:]}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail("the Milvus Lite server did not listen within 60 s")
+                time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_store_against_a_server_uri(milvus_server):
+    ids, texts, dense, sparse = _random_chunks(n=40)
+    with ChunkStore(milvus_server, collection="remote_chunks", token="root:Milvus") as store:
+        assert store.remote
+        store.create(dense.shape[1])
+        assert store.insert(ids, texts, dense, sparse) == len(ids)
+        hits = store.search(dense[:3], k=5)
+        assert [h[0][0] for h in hits] == ids[:3]  # a unit vector's best match is itself
+        assert store.get(["c7"])[0].text == "chunk number 7"
+    # close() leaves a server running: a new client finds the data there.
+    with ChunkStore(milvus_server, collection="remote_chunks") as again:
+        assert len(again) == len(ids)
+        both = again.search(dense[:2], sparse[:2], k=3, fusion="rrf")
+        assert [h[0][0] for h in both] == ids[:2]

@@ -47,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     except RagcookError as e:
         print(f"ragcook: error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # the disk, not the data: full, read-only, a path that cannot be made
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"ragcook: error: {where}{(e.strerror or str(e)).strip().splitlines()[0]}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("ragcook: interrupted", file=sys.stderr)
         return 130

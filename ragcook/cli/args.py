@@ -57,11 +57,31 @@ def positive_float(text: str) -> float:
     return value
 
 
+def _file_above(path: Path) -> Path | None:
+    """The nearest existing ancestor of ``path`` if it is a file (then nothing can be created there)."""
+    for parent in path.absolute().parents:
+        if parent.exists():
+            return None if parent.is_dir() else parent
+    return None
+
+
 def out_folder(text: str) -> Path:
-    """A folder to write into: it may not exist yet, but it may not be a file."""
+    """A folder to write into: it may not exist yet, but it may not be a file or lie under one."""
     path = Path(text)
     if path.exists() and not path.is_dir():
         raise argparse.ArgumentTypeError(f"{path} exists and is a file, not a folder")
+    if above := _file_above(path):
+        raise argparse.ArgumentTypeError(f"{path}: {above} is a file, not a folder")
+    return path
+
+
+def out_file(text: str) -> Path:
+    """A file to write (or append to): it may not exist yet, but it may not be a folder or lie under a file."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{path} is a folder; name a file")
+    if above := _file_above(path):
+        raise argparse.ArgumentTypeError(f"{path}: {above} is a file, not a folder")
     return path
 
 

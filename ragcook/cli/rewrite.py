@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ragcook.cli.args import add_data, positive_int
+from ragcook.cli.args import add_data, out_file, positive_int
 
 
 def cmd_rewrite(args: argparse.Namespace) -> int:
@@ -28,5 +28,5 @@ def register(sub) -> None:
         "--queries", type=positive_int, default=40, help="queries, sampled with the dataset's seed (default: %(default)s)"
     )
     r.add_argument("--generator", default="local", choices=["local", "openai"])
-    r.add_argument("--out", required=True)
+    r.add_argument("--out", type=out_file, required=True, help="JSONL cache of the rewrites (resumable)")
     r.set_defaults(func=cmd_rewrite)

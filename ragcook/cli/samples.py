@@ -11,8 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from ragcook.cli.args import add_model, non_negative_int, positive_int
-from ragcook.errors import RagcookError
+from ragcook.cli.args import add_model, non_negative_int, out_file, positive_int
+from ragcook.errors import RagcookError, warn
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -35,9 +35,14 @@ def cmd_build(args: argparse.Namespace) -> int:
         print(f"{len(corpus)} documents -> {len(chunks)} chunks", file=sys.stderr)
     gen = make_generator(args.generator, n=args.questions, second_pass=not args.no_second_pass, prompt=args.prompt)
     rows = generate_questions(chunks, gen, raw_path, limit=args.limit)
+    failed = [r for r in rows if r.get("error")]
+    if failed:
+        warn(f"{raw_path}: {len(failed)} of {len(rows)} chunks failed ({failed[0]['error']}); run again to retry them")
     kept, report = clean_generated([r for r in rows if not r.get("error")])
     print(report, file=sys.stderr)
     samples = samples_from_generated(kept, kind=args.kind)
+    if not samples:
+        raise RagcookError(f"samples build: no question survived for {len(chunks)} chunks ({len(failed)} failed)")
     write_samples(samples, args.out)
     print(f"{len(samples)} samples -> {args.out} (questions: {raw_path})", file=sys.stderr)
     return 0
@@ -61,8 +66,11 @@ def cmd_mine(args: argparse.Namespace) -> int:
     if args.lo >= args.hi:
         raise RagcookError(f"mine-negatives: --lo {args.lo} must be below --hi {args.hi}")
     mined = mine_hard_negatives(samples, pool, model=args.model, n=args.negatives, ranks=(args.lo, args.hi), seed=args.seed)
+    short = sum(len(s.neg) < args.negatives for s in mined)
+    if short:
+        warn(f"mine-negatives: {short} of {len(mined)} samples got fewer than {args.negatives} negatives (too few passages)")
     write_samples(mined, args.out)
-    print(f"{len(mined)} samples with {args.negatives} negatives -> {args.out}", file=sys.stderr)
+    print(f"{len(mined)} samples with up to {args.negatives} negatives -> {args.out}", file=sys.stderr)
     return 0
 
 
@@ -95,8 +103,8 @@ def register(subparsers) -> None:
         choices=["local", "openai", "ict"],
         help="local: GGUF via xllamacpp (llm extra); openai: RAGCOOK_LLM_* endpoint; ict: no LLM",
     )
-    b.add_argument("--out", required=True, help="samples JSONL to write")
-    b.add_argument("--raw", help="generation file (resumable; default: OUT with .questions.jsonl)")
+    b.add_argument("--out", type=out_file, required=True, help="samples JSONL to write")
+    b.add_argument("--raw", type=out_file, help="generation file (resumable; default: OUT with .questions.jsonl)")
     b.add_argument("--chunker", default="recursive", choices=["recursive", "tokens", "sentences"])
     b.add_argument("--chunk-size", type=positive_int, default=192, help="tokens per chunk (default: %(default)s)")
     b.add_argument("--overlap", type=non_negative_int, default=16, help="tokens shared by neighbours (default: %(default)s)")
@@ -106,7 +114,7 @@ def register(subparsers) -> None:
         "--prompt", default="source", choices=["source", "llamaindex"], help="first-pass prompt (default: %(default)s)"
     )
     b.add_argument("--kind", default="qd", choices=["qd", "qq"], help="sample type (default: %(default)s)")
-    b.add_argument("--limit", type=positive_int, help="generate for at most this many new chunks")
+    b.add_argument("--limit", type=non_negative_int, help="generate for at most this many new chunks")
     b.set_defaults(func=cmd_build)
 
     m = sub.add_parser("mine-negatives", help="add hard negatives ranked by the base model")
@@ -115,7 +123,7 @@ def register(subparsers) -> None:
     m.add_argument("--chunk", action="store_true", help="chunk the corpus documents before mining")
     m.add_argument("--chunk-size", type=positive_int, default=192)
     m.add_argument("--overlap", type=non_negative_int, default=16)
-    m.add_argument("--out", required=True)
+    m.add_argument("--out", type=out_file, required=True)
     add_model(m, help="the model that ranks the passages")
     m.add_argument("--negatives", type=positive_int, default=7, help="negatives per query (default: %(default)s)")
     m.add_argument("--lo", type=positive_int, default=10, help="first rank to draw from (default: %(default)s)")
@@ -130,5 +138,5 @@ def register(subparsers) -> None:
     q.add_argument("--negatives", type=non_negative_int, default=7, help="negatives per query, 0 for none (default: %(default)s)")
     q.add_argument("--queries", type=positive_int, help="use at most this many questions (default: all)")
     add_model(q, help="the model that mines the negatives")
-    q.add_argument("--out", required=True)
+    q.add_argument("--out", type=out_file, required=True)
     q.set_defaults(func=cmd_insuranceqa)

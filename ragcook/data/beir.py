@@ -109,9 +109,12 @@ def load_beir(path: str | Path, split: str = "test", lang: str | None = None) ->
     meta_file = root / "ragcook.json"
     if meta_file.is_file():
         try:
-            meta.update(json.loads(meta_file.read_text(encoding="utf-8")))
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            extra = json.loads(meta_file.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
             raise DataError(f"{meta_file}: not a JSON object ({e})") from None
+        if not isinstance(extra, dict) or not isinstance(extra.get("lang", ""), str):
+            raise DataError(f'{meta_file}: expected a JSON object like {{"lang": "en"}}')
+        meta.update(extra)
     if lang:
         meta["lang"] = lang
     meta.setdefault("lang", detect_lang(corpus.values()))

@@ -169,6 +169,31 @@ class SpladeEncoder:
         return stack_rows(rows, self.vocab_size)
 
 
+def mlm_logits(texts: list[str], model: str = "splade-tiny", max_length: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
+    """The masked-LM head's scores of every word piece at every position, and the attention mask.
+
+    Shapes ``(texts, positions, vocabulary)`` and ``(texts, positions)``. BERT was pre-trained to
+    predict a hidden word from these scores; SPLADE reads the same scores as term weights.
+    """
+    tok, mlm = load_tokenizer(model), load_transformer(model, head="mlm")
+    batch = tok(list(texts), padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+    with torch.inference_mode():
+        return mlm(**batch).logits, batch["attention_mask"]
+
+
+def fill_mask(text: str, model: str = "splade-tiny", top: int = 5) -> list[list[tuple[str, float]]]:
+    """For each ``[MASK]`` of ``text``, the ``top`` word pieces the MLM head predicts, with their probabilities."""
+    tok = load_tokenizer(model)
+    logits, _ = mlm_logits([text], model)
+    ids = tok(text, truncation=True, max_length=256)["input_ids"]
+    out = []
+    for pos in [i for i, t in enumerate(ids) if t == tok.mask_token_id]:
+        probs = torch.softmax(logits[0, pos], dim=-1)
+        p, idx = probs.topk(top)
+        out.append(list(zip(tok.convert_ids_to_tokens(idx.tolist()), [round(float(x), 4) for x in p])))
+    return out
+
+
 class M3Encoder:
     """One bi-encoder, two outputs per forward pass: the dense vector and BGE-M3-style sparse weights.
 

@@ -26,6 +26,9 @@ from ragcook.cache import cache_dir
 from ragcook.errors import RagcookError
 from ragcook.models import DEFAULT_MODEL, fingerprint, load_sentence_transformer
 
+#: HeadConfig fields added after heads were first cached, with their defaults (see sparse_head_dir).
+_NEWER = {"lang": "en", "query_prompt": "", "passage_prompt": ""}
+
 
 @dataclass
 class HeadConfig:
@@ -43,6 +46,9 @@ class HeadConfig:
     flops_weight: float = 1e-3  # FLOPS regulariser (SPLADE): sum over vocab of (mean weight)^2
     max_length: int = 128  # passage tokens seen in training
     seed: int = 13
+    lang: str = "en"  # which side of InsuranceQA train: "zh" is the machine-translated Chinese
+    query_prompt: str = ""  # prepended to training queries (e5: "query: "); use the same when encoding
+    passage_prompt: str = ""  # prepended to training passages (e5: "passage: ")
 
 
 class SparseHead(torch.nn.Module):
@@ -98,7 +104,9 @@ def token_outputs(model, texts: list[str], max_length: int | None, special: set[
 def sparse_head_dir(model: str = DEFAULT_MODEL, config: HeadConfig | None = None) -> Path:
     """Where the head trained on ``model`` with ``config`` lives: ``cache_dir()/sparse_head/<key>``."""
     config = config or HeadConfig()
-    key = hashlib.sha256(f"{fingerprint(model)}|{json.dumps(asdict(config), sort_keys=True)}".encode()).hexdigest()[:16]
+    # Fields left at their defaults stay out of the key, so heads cached before a field existed are found.
+    fields = {k: v for k, v in asdict(config).items() if k not in _NEWER or v != _NEWER[k]}
+    key = hashlib.sha256(f"{fingerprint(model)}|{json.dumps(fields, sort_keys=True)}".encode()).hexdigest()[:16]
     return cache_dir() / "sparse_head" / key
 
 
@@ -129,11 +137,11 @@ def training_history(model: str = DEFAULT_MODEL, config: HeadConfig | None = Non
     return json.loads(path.read_text())["history"] if path.is_file() else []
 
 
-def _training_pairs(n: int, seed: int) -> list[tuple[str, str]]:
-    """``n`` (query, positive answer) pairs from InsuranceQA train, each answer used once."""
+def _training_pairs(n: int, seed: int, lang: str = "en") -> list[tuple[str, str]]:
+    """``n`` (query, positive answer) pairs from InsuranceQA train (``lang`` side), each answer used once."""
     from ragcook.data import load_insuranceqa
 
-    ds = load_insuranceqa("train")
+    ds = load_insuranceqa("train", lang=lang)
     qids = sorted(ds.queries)
     random.Random(seed).shuffle(qids)
     pairs, used = [], set()
@@ -205,10 +213,10 @@ def train_sparse_head(
     torch.manual_seed(config.seed)
     st = st_model or load_sentence_transformer(model)
     special = set(st.tokenizer.all_special_ids)
-    pairs = _training_pairs(config.n_pairs, config.seed)
+    pairs = _training_pairs(config.n_pairs, config.seed, config.lang)
     if len(pairs) < 2 * config.batch_size:
         raise RagcookError(f"train_sparse_head: only {len(pairs)} training pairs; lower batch_size")
-    texts = [q for q, _ in pairs] + [p for _, p in pairs]
+    texts = [config.query_prompt + q for q, _ in pairs] + [config.passage_prompt + p for _, p in pairs]
     with torch.no_grad():
         feats = [
             (torch.from_numpy(ids.astype(np.int64)), s.clone())

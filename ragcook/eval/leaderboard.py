@@ -62,9 +62,9 @@ def plot(table: pd.DataFrame, metric: str = "ndcg@10", title: str = ""):
     fig, ax = plt.subplots(figsize=(6.5, 0.45 * len(t) + 1.2))
     err = [t[metric] - t[f"{metric} ci_low"], t[f"{metric} ci_high"] - t[metric]]
     ax.barh(t.index, t[metric], xerr=err, capsize=3, color="#4c72b0")
-    for y, v in enumerate(t[metric]):
-        ax.text(v + 0.01, y, f"{v:.3f}", va="center", fontsize=8)
-    ax.set_xlim(0, 1)
+    for y, (v, hi) in enumerate(zip(t[metric], t[f"{metric} ci_high"])):  # right of the interval, never on it
+        ax.text(hi + 0.015, y, f"{v:.3f}", va="center", fontsize=8)
+    ax.set_xlim(0, min(1.0, float(t[f"{metric} ci_high"].max()) + 0.12))
     ax.set_xlabel(f"{metric} (95% bootstrap interval)")
     if title:
         ax.set_title(title, fontsize=10)

@@ -7,7 +7,10 @@ training set changes. Each tuned model is scored per query on three sets nobody 
   questions for (a deployment's index, its users' questions);
 - ``valid``: InsuranceQA's 300 validation questions over their own 2,000 answers (to choose a
   recipe without looking at test);
-- ``pyfaq``: the Python FAQ's 178 human questions (another domain: does tuning make it forget?).
+- ``pyfaq``: the Python FAQ's 178 human questions (another domain: does tuning make it forget?);
+- ``synthetic``: the LLM's own second-pass questions over the same 2,000 answers: what
+  LlamaIndex's fine-tuning guide scores on, kept here to show how much it flatters a model
+  trained on the first-pass questions of the same documents.
 
 Training and scoring take about an hour on 2 cores, so the per-query scores are kept in
 ``data/recipe/experiments.json``; :func:`run_experiments` (``python -m ragcook.eval.recipe``)
@@ -42,7 +45,7 @@ from ragcook.train.samples import Sample, from_dataset, question_pairs
 
 EXPERIMENTS_FILE = DATA_DIR / "recipe" / "experiments.json"
 METRICS = ("ndcg@10", "recall@10", "mrr@10")
-SPLITS = ("test", "valid", "pyfaq")
+SPLITS = ("test", "valid", "pyfaq", "synthetic")
 
 
 @dataclass(frozen=True)
@@ -89,8 +92,13 @@ GRID: dict[str, list[tuple[str, Recipe]]] = {
 
 
 def eval_sets() -> dict[str, Dataset]:
-    """The three held-out sets every model is scored on."""
-    return {"test": load_insuranceqa("test"), "valid": load_insuranceqa("valid"), "pyfaq": load_python_faq()}
+    """The sets every model is scored on (see the module docstring)."""
+    test = load_insuranceqa("test")
+    rows, _ = recipe_documents()
+    best = {f"s-{r['doc_id']}": (r["best"], r["doc_id"]) for r in rows if r.get("best")}
+    synthetic = Dataset(test.corpus, {q: t for q, (t, _) in best.items()}, {q: {d: 1} for q, (_, d) in best.items()},
+                        name="insuranceqa/test-synthetic")  # fmt: skip
+    return {"test": test, "valid": load_insuranceqa("valid"), "pyfaq": load_python_faq(), "synthetic": synthetic}
 
 
 def recipe_documents() -> tuple[list[dict], list[str]]:
@@ -128,7 +136,9 @@ def train(recipe: Recipe, dense: Dense | None = None) -> Path:
     """The model a recipe gives, from the cache or trained (resuming from a checkpoint)."""
     if recipe.questions == "none":
         return Path(recipe.base)
-    out = cache_dir() / "recipe" / recipe.key
+    # a model trained on generated questions is tied to the generation file it read
+    tag = "" if recipe.questions in ("human", "qq") else f"-{data_fingerprint()['sha256']}"
+    out = cache_dir() / "recipe" / f"{recipe.key}{tag}"
     if (out / "modules.json").is_file():
         return out
     samples = training_samples(recipe, dense or Dense(recipe.base, show_progress=False))
@@ -149,10 +159,22 @@ def score(model: str | Path, sets: dict[str, Dataset]) -> dict[str, dict[str, di
     return out
 
 
+def data_fingerprint() -> dict:
+    """What the experiments were trained on: the generation file's rows and a hash of their questions."""
+    rows = load_recipe_rows()
+    h = hashlib.sha256(json.dumps([[r["chunk_id"], r.get("questions"), r.get("best")] for r in rows]).encode())
+    return {"rows": len(rows), "sha256": h.hexdigest()[:16]}
+
+
 def run_experiments(path: str | Path = EXPERIMENTS_FILE, grid: dict = GRID) -> dict:
-    """Train and score every recipe of ``grid`` that ``path`` lacks; save after each (resumable)."""
+    """Train and score every recipe of ``grid`` that ``path`` lacks; save after each (resumable).
+
+    Saved scores made from other generated questions than today's file are thrown away.
+    """
     path = Path(path)
     results = load_experiments(path) if path.is_file() else {"recipes": {}}
+    if results.get("data") != data_fingerprint():
+        results = {"recipes": {}, "data": data_fingerprint()}
     recipes = {r.key: r for runs in grid.values() for _, r in runs}
     sets = eval_sets()
     for key, recipe in progress.bar(list(recipes.items()), desc="recipes"):
@@ -183,8 +205,9 @@ def load_experiments(path: str | Path = EXPERIMENTS_FILE) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def table(results: dict, experiment: str, split: str = "test", baseline: str = "base model (no tuning)"):
-    """One row per recipe of an experiment: metrics on ``split`` and a paired test of nDCG@10 against the base."""
+def table(results: dict, experiment: str, split: str = "test"):
+    """One row per recipe of an experiment: mean metrics on ``split`` and a paired test of nDCG@10
+    against the base model (``vs base``, its 95% interval, ``p_value``; empty for the base itself)."""
     import pandas as pd
 
     base = results["recipes"][Recipe("none").key]["scores"][split]["ndcg@10"]
@@ -192,11 +215,60 @@ def table(results: dict, experiment: str, split: str = "test", baseline: str = "
     for label, key in results["grid"][experiment]:
         s = results["recipes"][key]["scores"][split]
         row = {m: sum(s[m].values()) / len(s[m]) for m in METRICS}
-        if label != baseline:
+        if results["recipes"][key]["recipe"]["questions"] != "none":
             t = paired_test(base, s["ndcg@10"])
             row.update({"vs base": t["diff"], "ci_low": t["ci_low"], "ci_high": t["ci_high"], "p_value": t["p_value"]})
         rows[label] = row
     return pd.DataFrame(rows).T
+
+
+def verdicts(table, alpha: float = 0.05) -> list[str]:
+    """One plain sentence per tuned model of a :func:`table`, read off its paired test."""
+    from ragcook.eval.leaderboard import verdicts as say
+
+    return say(table.dropna(subset=["p_value"]).rename(columns={"vs base": "vs the base model"}), "the base model", alpha)
+
+
+def plot_lift(results: dict, experiment: str = "questions", splits: dict[str, str] | None = None):
+    """Horizontal bars: each recipe's change in nDCG@10 over the base model, one colour per evaluation set,
+    with the 95% interval of the paired difference."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    splits = splits or {"test": "InsuranceQA human test questions", "pyfaq": "Python FAQ (another domain)",
+                        "synthetic": "the LLM's own questions (synthetic)"}  # fmt: skip
+    tables = {name: table(results, experiment, name).dropna(subset=["p_value"]) for name in splits}
+    labels = list(next(iter(tables.values())).index)
+    fig, ax = plt.subplots(figsize=(7.5, 0.6 * len(labels) + 1.4), dpi=100)
+    h = 0.8 / len(splits)
+    for i, (name, t) in enumerate(tables.items()):
+        y = np.arange(len(labels)) + (i - (len(splits) - 1) / 2) * h
+        err = [t["vs base"] - t["ci_low"], t["ci_high"] - t["vs base"]]
+        ax.barh(y, t["vs base"], height=h, xerr=err, capsize=2, label=splits[name], color=f"C{i}")
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(np.arange(len(labels)), labels)
+    ax.invert_yaxis()
+    ax.set_xlabel("change in nDCG@10 over the base model (95% interval of the paired difference)")
+    ax.set_title(f"Lift by training set ({experiment}), all-MiniLM-L6-v2, same budget", fontsize=10)
+    ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def winner(results: dict | None = None, split: str = "valid") -> tuple[str, Recipe, float]:
+    """The trained recipe with the best mean nDCG@10 on ``split`` (validation: never test): its
+    label, the recipe, the score. Without saved experiments, the human-question recipe."""
+    try:
+        results = results or load_experiments()
+    except RagcookError:
+        return "human train questions (no experiments saved)", Recipe("human"), float("nan")
+    labels = {key: label for runs in results.get("grid", {}).values() for label, key in runs}
+    scored = [
+        (sum(v.values()) / len(v), key) for key, r in results["recipes"].items()
+        if r["recipe"]["questions"] != "none" for v in [r["scores"][split]["ndcg@10"]]
+    ]  # fmt: skip
+    best, key = max(scored)
+    return labels.get(key, key), Recipe(**results["recipes"][key]["recipe"]), best
 
 
 def false_negatives(n_queries: int = 400, seed: int = 13) -> dict[str, float]:

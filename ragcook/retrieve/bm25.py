@@ -58,8 +58,11 @@ class BM25:
 
             self._stemmer = Stemmer.Stemmer("english")
         self._ids = list(corpus)
+        tokens = bm25_tokens(list(corpus.values()), self.lang, self._stemmer, self.tokenizer)
+        if not any(t and t != ["<empty>"] for t in tokens):
+            raise RagcookError(f"BM25: none of the {len(tokens)} documents has a word left once stop words are removed")
         self._model = bm25s.BM25(k1=self.k1, b=self.b)
-        self._model.index(bm25_tokens(list(corpus.values()), self.lang, self._stemmer, self.tokenizer), show_progress=False)
+        self._model.index(tokens, show_progress=False)
         return self
 
     @property

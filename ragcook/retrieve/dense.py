@@ -1,7 +1,10 @@
 """Dense retrieval: a bi-encoder's unit vectors, ranked by inner product (= cosine).
 
 Corpus vectors are cached on disk (:mod:`ragcook.cache`), keyed by the model's files, its
-settings and the texts, so every notebook after the first one reuses them. Search is exact:
+settings, the backend and the texts, so every notebook after the first one reuses them. Vectors
+come from sentence-transformers (``backend="torch"``, :data:`ragcook.encode.backends.DEFAULT_BACKEND`)
+or, opt-in, from an ONNX/OpenVINO export of the same model (``benchmarks/bench_encode.py`` compares
+them). Search is exact:
 one matrix product and :mod:`ragcook.retrieve.topk` (``index="exact"``), or FAISS's flat
 inner-product index (``index="faiss"``), which returns the same ranking.
 """
@@ -12,6 +15,7 @@ import numpy as np
 
 from ragcook import progress
 from ragcook.cache import cached
+from ragcook.encode.backends import ExportedEncoder, cache_tag, resolve_backend
 from ragcook.errors import RagcookError
 from ragcook.models import DEFAULT_MODEL, fingerprint, load_sentence_transformer
 from ragcook.retrieve.topk import search
@@ -22,7 +26,8 @@ class Dense:
     """A bi-encoder and an exact inner-product search over L2-normalised vectors (= cosine).
 
     ``query_prompt`` is prepended to queries only (BGE-style instructions such as "Represent
-    this sentence for searching relevant passages: ", or e5's "query: ").
+    this sentence for searching relevant passages: ", or e5's "query: "). ``backend`` is ``"torch"``,
+    ``"onnx"``, ``"onnx-int8"``, ... or ``None`` for the course default (torch when its runtime is missing).
     """
 
     def __init__(
@@ -34,6 +39,7 @@ class Dense:
         show_progress: bool | None = None,
         name: str = "dense",
         index: str = "exact",
+        backend: str | None = None,
     ):
         if index not in ("exact", "faiss"):
             raise RagcookError(f"Dense: index must be 'exact' or 'faiss', got {index!r}")
@@ -43,7 +49,9 @@ class Dense:
         self.query_prompt = query_prompt
         self.max_seq_length = max_seq_length
         self.show_progress = progress.enabled(show_progress)
+        self.backend = resolve_backend(backend)
         self._model = None
+        self._encoder: ExportedEncoder | None = None
         self._index = None
         self._ids: list[str] = []
         self.doc_vectors: np.ndarray | None = None
@@ -51,8 +59,8 @@ class Dense:
     def sharing_model(self) -> Dense:
         """A new retriever with the same model and settings and an index of its own (the loaded model is shared)."""
         twin = Dense(self.model_path, self.batch_size, self.query_prompt, self.max_seq_length, self.show_progress,
-                     self.name, self.index_type)  # fmt: skip
-        twin._model = self._model
+                     self.name, self.index_type, self.backend)  # fmt: skip
+        twin._model, twin._encoder = self._model, self._encoder
         return twin
 
     @property
@@ -63,11 +71,21 @@ class Dense:
                 self._model.max_seq_length = self.max_seq_length
         return self._model
 
+    @property
+    def encoder(self) -> ExportedEncoder:
+        """The exported model of a non-torch backend (exported on first use, then read from the cache)."""
+        if self._encoder is None:
+            self._encoder = ExportedEncoder(self.model_path, self.backend, self.max_seq_length)
+        return self._encoder
+
     def encode(self, texts: list[str], prompt: str = "", desc: str = "encode") -> np.ndarray:
         """Normalised float32 vectors, one row per text, from the cache when it has them."""
-        key = f"{fingerprint(self.model_path)}|{self.max_seq_length}|{prompt}"
+        key = f"{fingerprint(self.model_path)}|{self.max_seq_length}|{prompt}{cache_tag(self.backend)}"
 
         def compute(batch: list[str]) -> np.ndarray:
+            if self.backend != "torch":
+                show = self.show_progress and len(batch) > self.batch_size
+                return self.encoder.encode([prompt + t for t in batch], self.batch_size, show_progress=show)
             return self.model.encode(
                 [prompt + t for t in batch],
                 batch_size=self.batch_size,

@@ -33,9 +33,26 @@ def _hybrid(model: str = DEFAULT_MODEL, lang: str = "en", weight: float = HYBRID
     return Hybrid([BM25(lang=lang), Dense(model=model, **kw)], norm="minmax", weights=[1 - weight, weight])
 
 
-def _check_lang(lang: str, what: str) -> None:
-    if lang != "en":
-        raise RagcookError(f"{what} is English-only here (its vocabulary and training data); use bm25 or dense for {lang!r}")
+def _check_lang(lang: str, what: str, model: str | None = None) -> None:
+    """Refuse a non-English language unless ``model``'s tokenizer covers it (no unknown tokens on a sample)."""
+    if lang != "en" and not (model is not None and covers(model, lang)):
+        raise RagcookError(
+            f"{what} is English-only here (its vocabulary and training data); use bm25 or dense for {lang!r}, "
+            "or a multilingual --model such as e5-small"
+        )
+
+
+#: A sentence per language that an English-only vocabulary (MiniLM's) cannot spell without unknown tokens.
+_SAMPLES = {"zh": "长期服用阿司匹林会伤胃吗？保险理赔需要哪些材料？"}
+
+
+def covers(model: str, lang: str) -> bool:
+    """Whether ``model``'s tokenizer spells a sample of ``lang`` with no unknown token: a multilingual model."""
+    from ragcook.models import load_tokenizer
+
+    tok = load_tokenizer(model)
+    sample = _SAMPLES.get(lang)
+    return sample is not None and tok.unk_token_id not in tok(sample, add_special_tokens=False)["input_ids"]
 
 
 def _splade(model: str = DEFAULT_MODEL, lang: str = "en", **kw) -> SparseRetriever:
@@ -50,16 +67,25 @@ def _sparse_head(model: str = DEFAULT_MODEL, lang: str = "en", **kw) -> SparseRe
     """The BGE-M3-style sparse head on ``model`` (trained and cached on first use)."""
     from ragcook.encode.sparse import M3Encoder
 
-    _check_lang(lang, "sparse-head")
-    return SparseRetriever(M3Encoder(model, config=kw.pop("config", None)), name="sparse-head", **kw)
+    _check_lang(lang, "sparse-head", model)
+    config = kw.pop("config", None) or _head_config(lang)
+    return SparseRetriever(M3Encoder(model, config=config), name="sparse-head", **kw)
 
 
 def _dense_sparse(model: str = DEFAULT_MODEL, lang: str = "en", **kw) -> DenseSparse:
     """Dense + sparse head of ``model`` from one forward pass, fused as Milvus's WeightedRanker(0.7, 0.3)."""
     from ragcook.encode.sparse import M3Encoder
 
-    _check_lang(lang, "dense+sparse")
-    return DenseSparse(M3Encoder(model, config=kw.pop("config", None)), **kw)
+    _check_lang(lang, "dense+sparse", model)
+    config = kw.pop("config", None) or _head_config(lang)
+    return DenseSparse(M3Encoder(model, config=config), **kw)
+
+
+def _head_config(lang: str):
+    """The sparse head's default training, on InsuranceQA train in ``lang`` (machine-translated for zh)."""
+    from ragcook.encode.sparse_head import HeadConfig
+
+    return HeadConfig(lang=lang)
 
 
 #: Retriever names the CLI accepts -> factory.

@@ -126,6 +126,12 @@ class ChunkStore:
         res = self.client.query(self.collection, filter="", output_fields=["count(*)"])
         return int(res[0]["count(*)"])
 
+    def summary(self) -> str:
+        """One line saying what the store holds, e.g. after reopening one a killed run was filling."""
+        if not self.exists():
+            return f"{self.path}: no collection {self.collection!r}"
+        return f"{self.path}: collection {self.collection!r} holds {len(self):,} records"
+
     # ---------------------------------------------------------------- data
     def insert(self, ids: list[str], texts: list[str], dense: np.ndarray, sparse: sp.spmatrix, batch_size: int = 500) -> int:
         """Insert one record per id; ``dense`` is (n x dim), ``sparse`` a (n x vocabulary) matrix."""

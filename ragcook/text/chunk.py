@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ragcook.data.beir import read_texts
-from ragcook.errors import DataError, RagcookError
+from ragcook.errors import DataError, RagcookError, warn
 from ragcook.models import DEFAULT_MODEL, load_tokenizer
 
 
@@ -189,21 +189,29 @@ def read_corpus(path: str | Path) -> dict[str, str]:
     """A corpus (id -> text) from a text/Markdown/reST file, a folder of them, or a BEIR ``corpus.jsonl``.
 
     Folder documents are named by their path relative to the folder; BEIR titles are prefixed.
+    Empty documents (or only spaces) are skipped with one warning that counts them.
     """
     path = Path(path)
+    empty_lines: list[int] = []
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.is_file() and p.name.endswith(TEXT_SUFFIXES))
         if not files:
             raise RagcookError(f"{path}: no {'/'.join(TEXT_SUFFIXES)} files in this folder")
-        return {str(p.relative_to(path)): _read_text(p) for p in files}
-    if not path.is_file():
+        docs = {str(p.relative_to(path)): _read_text(p) for p in files}
+    elif not path.is_file():
         raise RagcookError(f"{path}: no such file or folder")
-    if path.suffix == ".jsonl":
-        corpus, _ = read_texts(path, "document")
-        if not corpus:
-            raise RagcookError(f"{path}: no documents")
-        return corpus
-    return {path.name: _read_text(path)}
+    elif path.name.endswith((".jsonl", ".jsonl.gz")):
+        docs, empty_lines = read_texts(path, "document")  # empty texts are left out; name their lines
+    else:
+        docs = {path.name: _read_text(path)}
+    empty_docs = [f"line {n}" for n in empty_lines] + [name for name, text in docs.items() if not text.strip()]
+    if empty_docs:
+        more = f" and {len(empty_docs) - 5} more" if len(empty_docs) > 5 else ""
+        warn(f"{path}: skipped {len(empty_docs)} empty documents ({', '.join(empty_docs[:5])}{more})")
+    corpus = {name: text for name, text in docs.items() if text.strip()}
+    if not corpus:
+        raise DataError(f"{path}: no documents with text")
+    return corpus
 
 
 def _read_text(path: Path) -> str:

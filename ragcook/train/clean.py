@@ -124,32 +124,31 @@ def clean_questions(
 
 
 def clean_generated(rows: list[dict], use_best: bool = True, **kw) -> tuple[list[dict], CleanReport]:
-    """Clean the rows of a generation file; each kept row has ``questions`` filtered (``best`` too).
+    """Clean the rows of a generation file; each kept row has ``questions`` and ``best`` filtered.
 
-    The "best" question of the second pass is cleaned alongside the first-pass questions.
-    Rows left with no question are dropped. Copies are checked against the row's ``positive``
-    (the training text); inverse-cloze rows (no LLM) skip the "is it a question" rule.
+    The first pass's questions and the second pass's best questions are cleaned as two sets
+    (counted in one report): the best question often repeats one of its row's first-pass
+    questions, which is the second prompt doing its job, not a duplicate. Rows left with no
+    question are dropped. Copies are checked against the row's ``positive`` (the training text);
+    inverse-cloze rows (no LLM) skip the "is it a question" rule.
     """
     if rows and "require_question" not in kw:
         kw["require_question"] = not all(str(r.get("generator", "")).startswith("ict") for r in rows)
-    pairs, where = [], []
-    for r, row in enumerate(rows):
-        qs = list(row.get("questions") or [])
-        if use_best and row.get("best"):
-            qs = [row["best"]] + qs
-        for q in qs:
-            pairs.append((q, row.get("positive") or row.get("chunk", "")))
-            where.append((r, q))
-    kept_idx, report = clean_questions(pairs, **kw)
+    text = [row.get("positive") or row.get("chunk", "") for row in rows]
+    first = [(r, q) for r, row in enumerate(rows) for q in row.get("questions") or []]
+    idx, report = clean_questions([(q, text[r]) for r, q in first], **kw)
     kept: dict[int, list[str]] = {}
-    for i in kept_idx:
-        r, q = where[i]
-        kept.setdefault(r, []).append(q)
+    for i in idx:
+        kept.setdefault(first[i][0], []).append(first[i][1])
+    best: dict[int, str] = {}
+    if use_best:
+        second = [(r, row["best"]) for r, row in enumerate(rows) if row.get("best")]
+        idx, report = clean_questions([(q, text[r]) for r, q in second], report=report, **kw)
+        best = {second[i][0]: second[i][1] for i in idx}
     out = []
-    for r, qs in sorted(kept.items()):
+    for r in sorted(set(kept) | set(best)):
         row = dict(rows[r])
-        best = row.get("best") if row.get("best") in qs else None
-        row.update(questions=[q for q in qs if q != best], best=best)
+        row.update(questions=kept.get(r, []), best=best.get(r))
         out.append(row)
     return out, report
 

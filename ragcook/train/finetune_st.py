@@ -10,6 +10,7 @@ resumes from the last one after an interruption, logs every value as JSON lines
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import time
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ragcook.errors import RagcookError
-from ragcook.io import append_jsonl, read_jsonl
+from ragcook.io import append_jsonl, read_jsonl, write_jsonl
 from ragcook.models import DEFAULT_MODEL, load_sentence_transformer
 from ragcook.train.samples import Sample, to_st_dataset
 
@@ -83,13 +84,30 @@ def _log_callback(log_path: Path):
 
 
 def last_checkpoint(folder: str | Path) -> str | None:
-    """The newest ``checkpoint-N`` folder under ``folder``, or None."""
+    """The newest complete ``checkpoint-N`` folder under ``folder``, or None.
+
+    The trainer writes ``trainer_state.json`` last: a folder without it (a run killed while
+    saving) is skipped, and training resumes from the checkpoint before.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         return None
-    from transformers.trainer_utils import get_last_checkpoint
+    done = [p for p in folder.glob("checkpoint-*") if p.name[11:].isdigit() and _complete(p)]
+    return str(max(done, key=lambda p: int(p.name[11:]))) if done else None
 
-    return get_last_checkpoint(str(folder))
+
+def _complete(checkpoint: Path) -> bool:
+    try:
+        return isinstance(json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8")), dict)
+    except (OSError, ValueError):
+        return False
+
+
+def trim_log(log_path: str | Path, step: int) -> None:
+    """Drop the log rows after ``step``: a run resumed from checkpoint ``step`` logs those steps again."""
+    rows = read_log(log_path)
+    if any(r.get("step", 0) > step for r in rows):
+        write_jsonl(log_path, [r for r in rows if r.get("step", 0) <= step])
 
 
 def _report_to() -> str:
@@ -117,13 +135,18 @@ def finetune_st(
     seed: int = 13,
     keep_checkpoints: bool = False,
     logging_steps: int = 2,
+    loss=None,
+    prompts: dict[str, str] | None = None,
 ) -> FinetuneResult:
     """MultipleNegativesRankingLoss + the no-duplicates sampler; the model is saved to ``out``.
 
     Trains with ``max_seq_length`` (short, for speed) and saves the model with the base model's
     own length, so it is evaluated like the base. Checkpoints go to ``out/checkpoints`` every
     ``save_steps``; if one exists, training resumes from it. They are deleted once the model is
-    saved unless ``keep_checkpoints``.
+    saved unless ``keep_checkpoints``. ``loss`` is a function ``model -> loss module`` that replaces
+    the plain MultipleNegativesRankingLoss (e.g. MatryoshkaLoss around it, :mod:`ragcook.train.matryoshka`).
+    ``prompts`` maps a column (``anchor``, ``positive``) to the text sentence-transformers prepends to it
+    (``{"anchor": instruction}``: a query instruction, as FlagEmbedding's ``query_instruction_for_retrieval``).
     """
     from sentence_transformers.sentence_transformer import losses
     from sentence_transformers.sentence_transformer.trainer import SentenceTransformerTrainer
@@ -138,6 +161,8 @@ def finetune_st(
     resume = last_checkpoint(ckpt_dir)
     if not resume and log_path.exists():
         log_path.unlink()
+    if resume:
+        trim_log(log_path, int(Path(resume).name[11:]))
     train = to_st_dataset(samples, n_negatives=n_negatives).shuffle(seed=seed)
     if len(train) == 0:
         raise RagcookError(f"finetune: no sample has {n_negatives} negatives; mine them or lower n_negatives")
@@ -164,12 +189,13 @@ def finetune_st(
         use_cpu=True,
         disable_tqdm=True,
         dataloader_drop_last=False,
+        prompts=prompts,
     )
     trainer = SentenceTransformerTrainer(
         model=model,
         args=args,
         train_dataset=train,
-        loss=losses.MultipleNegativesRankingLoss(model),
+        loss=loss(model) if loss else losses.MultipleNegativesRankingLoss(model),
         evaluator=evaluator,
         callbacks=[_log_callback(log_path)],
     )
@@ -186,7 +212,8 @@ def finetune_st(
     if not keep_checkpoints:
         shutil.rmtree(ckpt_dir, ignore_errors=True)
     log = read_log(log_path)
-    plot = plot_log(log, out / "loss.png", metric=_eval_key(log), title=f"{Path(str(base)).name} fine-tuning (MNRL)")
+    name = type(trainer.loss).__name__ if loss else "MNRL"
+    plot = plot_log(log, out / "loss.png", metric=_eval_key(log), title=f"{Path(str(base)).name} fine-tuning ({name})")
     return FinetuneResult(out, log_path, plot, seconds, resume, log)
 
 

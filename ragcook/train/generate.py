@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ragcook import progress
-from ragcook.errors import RagcookError
-from ragcook.io import append_jsonl, read_jsonl, working_copy
+from ragcook.errors import DataError, RagcookError
+from ragcook.io import append_jsonl, iter_jsonl, working_copy
 from ragcook.text.chunk import Chunk, sentence_spans
 from ragcook.train.llm import ChatBackend, LocalGGUF, OpenAIChat
 
@@ -211,16 +211,43 @@ def make_generator(name: str, n: int = 3, second_pass: bool = True, prompt: str 
 
 
 def read_generated(path: str | Path) -> list[dict]:
-    """The rows of a generation file, the latest per chunk: a retried chunk appends a new row.
+    """The rows of a generation file, the latest per chunk (or per query, for rewrites): a retry appends a row.
 
-    A torn last line (an interrupted write) is skipped; a malformed line elsewhere is an error.
+    A torn last line (an interrupted write) is skipped; a malformed line elsewhere, or a row with
+    a missing or mistyped field, is a :class:`~ragcook.errors.DataError` naming the line.
     """
     latest: dict[str, dict] = {}
     if not Path(path).is_file():
         return []
-    for row in read_jsonl(path, resumable=True):
-        latest[str(row.get("chunk_id"))] = row
+    for lineno, row in iter_jsonl(path, resumable=True):
+        latest[_row_key(path, lineno, row)] = row
     return list(latest.values())
+
+
+#: The fields read back from a generation row, and their types: question rows, then rewrite rows.
+_QUESTION_FIELDS = {"chunk_id": (str,), "chunk": (str,), "questions": (list,), "best": (str, type(None)),
+                    "positive": (str, type(None)), "error": (str,), "attempts": (int,)}  # fmt: skip
+_REWRITE_FIELDS = {"qid": (str,), "keywords": (str,)}
+_REQUIRED = {"chunk_id", "chunk", "questions", "qid", "keywords"}
+
+
+def _row_key(path, lineno: int, row) -> str:
+    """A row's chunk id (a question row) or ``qid`` (a rewrite row), once its fields are checked."""
+    if not isinstance(row, dict):
+        raise DataError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
+    if "chunk_id" not in row and "qid" not in row:
+        raise DataError(f"{path}:{lineno}: a generation row needs 'chunk_id' (questions) or 'qid' (rewrites)")
+    key, fields = ("chunk_id", _QUESTION_FIELDS) if "chunk_id" in row else ("qid", _REWRITE_FIELDS)
+    for name, types in fields.items():
+        value = row.get(name)
+        if name not in row and name in _REQUIRED:
+            raise DataError(f"{path}:{lineno}: the row has no {name!r}")
+        if name in row and (not isinstance(value, types) or isinstance(value, bool)):
+            want = " or ".join("null" if t is type(None) else t.__name__ for t in types)
+            raise DataError(f"{path}:{lineno}: {name!r} must be {want}, got {type(value).__name__}")
+    if key == "chunk_id" and not all(isinstance(q, str) for q in row["questions"]):
+        raise DataError(f"{path}:{lineno}: 'questions' must be a list of strings")
+    return row[key]
 
 
 def generate_questions(
@@ -277,7 +304,7 @@ def rewrite_keywords(
     queries: dict[str, str], backend: ChatBackend, out: str | Path, show_progress: bool | None = None
 ) -> dict[str, str]:
     """Rewrite each query into search keywords with :data:`KEYWORDS_PROMPT`; resumable JSONL cache."""
-    done = {r["qid"]: r["keywords"] for r in (read_jsonl(out, resumable=True) if Path(out).is_file() else [])}
+    done = {r["qid"]: r["keywords"] for r in read_generated(out)}
 
     def rows():
         for qid in progress.bar([q for q in queries if q not in done], desc="rewrite", show=show_progress):

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ragcook.data import Dataset
-from ragcook.errors import DataError
+from ragcook.errors import DataError, warn
 from ragcook.io import iter_jsonl
 from ragcook.io import write_jsonl as write_rows
 
@@ -43,8 +43,12 @@ def write_samples(samples: list[Sample], path: str | Path) -> Path:
 
 
 def read_samples(path: str | Path) -> list[Sample]:
-    """Read and check a samples file; errors name the file and the line."""
-    out = []
+    """Read and check a samples file; errors name the file and the line.
+
+    Empty texts (or only spaces) teach nothing: empty passages are dropped, and a sample whose
+    query is empty or that has no passage left in ``pos`` is skipped, with one warning that counts them.
+    """
+    out, skipped, dropped = [], [], 0
     for lineno, row in iter_jsonl(path):
         if not isinstance(row, dict) or not isinstance(row.get("query"), str):
             raise DataError(f"{path}:{lineno}: needs a 'query' string")
@@ -53,7 +57,16 @@ def read_samples(path: str | Path) -> list[Sample]:
             raise DataError(f"{path}:{lineno}: 'pos' must be a non-empty list of strings")
         if not isinstance(neg, list) or not all(isinstance(n, str) for n in neg):
             raise DataError(f"{path}:{lineno}: 'neg' must be a list of strings")
-        out.append(Sample(row["query"], pos, neg))
+        kept_pos, kept_neg = [p for p in pos if p.strip()], [n for n in neg if n.strip()]
+        if not row["query"].strip() or not kept_pos:
+            skipped.append(lineno)
+            continue
+        dropped += len(pos) + len(neg) - len(kept_pos) - len(kept_neg)
+        out.append(Sample(row["query"], kept_pos, kept_neg))
+    if skipped or dropped:
+        lines = ", ".join(map(str, skipped[:5])) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
+        warn(f"{path}: skipped {len(skipped)} samples with an empty query or positive (lines {lines or 'none'}), "
+             f"and dropped {dropped} empty passages")  # fmt: skip
     if not out:
         raise DataError(f"{path}: no samples")
     return out

