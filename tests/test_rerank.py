@@ -158,3 +158,12 @@ def test_lift_reports_a_paired_difference_per_metric():
     assert t.loc["reranked", "mrr@10"] > t.loc["first", "mrr@10"]
     assert t.loc["reranked", "mrr@10 vs first"] == pytest.approx(t.loc["reranked", "mrr@10"] - t.loc["first", "mrr@10"])
     assert {"ndcg@10 p", "mrr@10 p"} <= set(t.columns)
+
+
+def test_exercise_checkers_reject_wrong_answers():
+    from ragcook.exercises import check
+
+    with pytest.raises(AssertionError, match="top 3"):
+        check("13.1", lambda ranking, scores, depth: sorted(ranking, key=lambda d: -scores[d]))  # reorders everything
+    with pytest.raises(AssertionError, match="min-max"):
+        check("13.2", lambda first, cross, alpha: {d: alpha * cross[d] + (1 - alpha) * first[d] for d in first})  # raw

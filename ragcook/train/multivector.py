@@ -28,7 +28,7 @@ from ragcook.train.finetune_st import _log_callback
 from ragcook.train.insuranceqa import course_samples
 
 
-@dataclass
+@dataclass(frozen=True)
 class MultiVectorConfig:
     """How :func:`train_multivector` trains (defaults fit a few minutes on 2 CPU cores)."""
 
