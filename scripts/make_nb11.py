@@ -85,7 +85,7 @@ Every recipe below fine-tunes all-MiniLM-L6-v2 with the **same** step budget, ba
 query on the 500 human test questions, and compared with the base model by a paired randomisation test (`p_value`:
 how often a difference this large would appear by chance if the two models were equally good).
 
-Training and scoring a dozen models takes about an hour on 2 cores, so `python -m ragcook.eval.recipe` did it once
+Training and scoring ten models takes one to two hours on 2 cores, so `python -m ragcook.eval.recipe` did it once
 and saved the per-query scores; the tables and tests below are computed from those scores. The cell checks that the
 saved scores belong to exactly the recipes this notebook asks about."""),
     code("""from ragcook.eval import recipe as R
@@ -94,8 +94,7 @@ results = R.load_experiments()
 asked = {r.key for runs in R.GRID.values() for _, r in runs}
 assert asked <= set(results["recipes"]), "experiments.json lacks recipes: run python -m ragcook.eval.recipe"
 assert results["data"] == R.data_fingerprint(), "experiments.json was made from other questions than data/recipe"
-print(f"{len(results['recipes'])} models; training + scoring took "
-      f"{sum(r['seconds'] for r in results['recipes'].values()) / 60:.0f} min in all")"""),
+print(f"{len(asked)} models, each scored on {', '.join(results['recipes'][next(iter(asked))]['scores'])}")"""),
     md("""### 4a. Which questions?
 
 Human train questions (InsuranceQA's own, with their answers from the train split), the LLM's first-pass questions,
@@ -107,10 +106,12 @@ for line in R.verdicts(questions):
 questions.round(3)"""),
     md("""### 4b. Which negatives?
 
-The same LLM first-pass questions, with negatives chosen five ways: none but the batch's; the source's rule (7 at
-random from ranks 10–100 of the base model); the hardest (ranks 1–10); random; and sentence-transformers'
+The same LLM first-pass questions, with negatives chosen four ways: none but the batch's; the source's rule (7 at
+random from ranks 10–100 of the base model); the hardest (ranks 1–10); and sentence-transformers'
 `mine_hard_negatives` with a relative margin (a candidate is kept only if it scores at least 5% below the positive:
-the false-negative filter the NV-Retriever paper recommends).
+the false-negative filter the NV-Retriever paper recommends). A fifth way, 7 negatives drawn at random from the whole
+corpus, appears only in the false-negative table: each recipe with 7 negatives per sample takes about 25 minutes to
+train on one core, and the experiments' time ran out before that one.
 
 First, how often each miner draws a false negative. Only human questions can tell: many InsuranceQA train questions have
 several correct answers, so a sample keeps one as its positive and any other drawn as a "negative" is a false one."""),

@@ -1,6 +1,6 @@
 """The Python documentation as a corpus: standard-library module pages, turned from reST into text.
 
-Notebook 11 (late chunking) needs documents whose later paragraphs say "this module" and
+Notebook 12 (late chunking) needs documents whose later paragraphs say "this module" and
 never repeat the module's name. Debian's ``python3.11-doc`` ships the reStructuredText sources;
 :func:`build_pydoc_modules` converts a seeded sample of module pages to plain text
 (:func:`rst_to_text`) and writes the excerpt that ships in ``data/late_chunking/``.

@@ -16,9 +16,9 @@ longer text is encoded in overlapping windows; each token keeps the vector from 
 in which it sits most centrally (``combine="central"``) or the mean over the windows that hold
 it (``combine="mean"``). Context therefore reaches at most one window: a chunk further than
 that from every sentence that names its subject cannot see any of them (and with
-all-MiniLM-L6-v2, fine-tuned on 128-token inputs, the gain fades well before; see notebook 11).
+all-MiniLM-L6-v2, fine-tuned on 128-token inputs, the gain fades well before; see notebook 12).
 
-This module is the algorithm alone. Notebook 11's evaluation (queries that name a module,
+This module is the algorithm alone. Notebook 12's evaluation (queries that name a module,
 chunks that say "this module") is :mod:`ragcook.eval.late_chunking`; its documents are
 :mod:`ragcook.data.pydoc`.
 """
@@ -36,7 +36,7 @@ Span = tuple[int, int]
 
 #: all-MiniLM-L6-v2 has 512 position embeddings (sentence-transformers truncates at 256 by
 #: default, and the model was fine-tuned on 128-token inputs). Late chunking needs context,
-#: so the default window uses every position the model has; notebook 11 compares 256.
+#: so the default window uses every position the model has; notebook 12 compares 256.
 DEFAULT_MAX_LENGTH = 512
 
 

@@ -1,4 +1,4 @@
-"""Notebook 11's test of late chunking: queries that name a module, chunks that say "this module".
+"""Notebook 12's test of late chunking: queries that name a module, chunks that say "this module".
 
 Rule: the query of a document is its subject (the module name). Its relevant chunks are the
 chunks of that document that do not contain the subject as a word: they are about it but say

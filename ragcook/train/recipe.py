@@ -9,7 +9,7 @@
 6. fine-tune (sentence-transformers, MultipleNegativesRankingLoss).
 
 :func:`run_recipe` is the whole chain on any corpus (``ragcook recipe``). The pieces are here too,
-for the experiments of notebook 13 (:mod:`ragcook.eval.recipe`): which questions, which negatives.
+for the experiments of notebook 11 (:mod:`ragcook.eval.recipe`): which questions, which negatives.
 The questions the local LLM wrote for InsuranceQA's test-split answers ship in
 ``data/recipe/`` (:data:`RECIPE_FILE`), so nothing needs an LLM to reproduce the figures.
 """
