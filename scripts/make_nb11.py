@@ -150,6 +150,39 @@ lift[~lift.index.duplicated()].round(3)"""),
 
 R.plot_lift(results, "questions")
 plt.show()"""),
+    md("""### What the numbers say, and why
+
+The cell reads the verdict off the tables above, so it changes if the numbers do."""),
+    code("""q = R.table(results, "questions")
+syn = R.table(results, "questions", "synthetic")
+llm, human = "LLM first pass (3 per document)", "human train questions"
+d, p, ds = q.loc[llm, "vs base"], q.loc[llm, "p_value"], syn.loc[llm, "vs base"]
+word = "lifts" if d > 0 and p < 0.05 else "lowers" if d < 0 and p < 0.05 else "does not measurably change"
+print(f"- Tuning on the LLM's questions alone {word} nDCG@10 on the human test questions ({d:+.3f}, p = {p:.4f}),")
+print(f"  while on the LLM's own questions the same model changes by {ds:+.3f}: scored on synthetic questions, "
+      f"it would look {'better' if ds > 0 else 'worse'}.")
+print(f"- Human train questions: {q.loc[human, 'vs base']:+.3f} on test (p = {q.loc[human, 'p_value']:.4f}).")"""),
+    md("""Two possible causes, measured. **Copying:** does the LLM borrow its text's words more than people do? **Coverage:**
+only the documents that got questions were trained on; does the tuned model lose on test questions whose answers
+got none?"""),
+    code("""llm_copy = [R.copied_words(x, r["chunk"]) for r in kept for x in r["questions"]]
+hum_copy = [R.copied_words(test.queries[x], test.corpus[min(test.qrels[x])]) for x in test.queries]
+print(f"words a question shares with its text: LLM questions {sum(llm_copy) / len(llm_copy):.0%}, "
+      f"human test questions {sum(hum_copy) / len(hum_copy):.0%}")
+base = results["recipes"][R.Recipe("none").key]["scores"]["test"]["ndcg@10"]
+tuned = results["recipes"][R.Recipe("llm-first").key]["scores"]["test"]["ndcg@10"]
+inside = {x for x in test.queries if any(doc in with_q for doc in test.qrels[x])}
+for name, group in (("had questions", inside), ("had none", set(test.queries) - inside)):
+    diff = [tuned[x] - base[x] for x in group]
+    print(f"test questions whose answer {name}: {len(group)}, mean change {sum(diff) / len(diff):+.3f}")"""),
+    md("""Read the two lines above before any story. If the shares of copied words are close, the LLM does not copy its
+text more than people do, and copying is not the cause. If the questions whose answers had no training questions lose
+more, part of the loss is coverage: the encoder learned to pull a thousand documents towards questions and pushed the
+others away, and generating questions for the whole corpus would help. If neither line shows a difference, what is
+left, and not measured here, is the kind of question: section 2's examples show a 0.5B coder model asking about details
+of the text ("what is the deductible amount for a gold plan"), while people ask about their situation. The synthetic column shows why a model scored on its generator's questions looks better than it is.
+With a small local LLM, human questions (even from another split) are the better training data here, and `ragcook run`
+picks them when the validation split says so."""),
     md("""## 6. The recipe `ragcook run` uses
 
 `ragcook run` fine-tunes with the recipe that scores best on the **validation** split (300 other InsuranceQA questions

@@ -108,3 +108,11 @@ def test_recipe_chain_on_a_beir_folder_it_has_never_seen(tmp_path, capsys):
     assert cli.main(["eval", "--data", str(folder), "--retriever", "dense", "--model", str(out / "model"),
                      "--out", str(tmp_path / "res")]) == 0  # fmt: skip
     assert "dense" in json.loads((tmp_path / "res" / "results.json").read_text())["results"]
+
+
+def test_copied_words_counts_the_question_words_found_in_the_passage():
+    assert (
+        R.copied_words("What does term life insurance cover?", "Term life insurance covers a fixed term.") == 0.5
+    )  # term, life, insurance of 6
+    assert R.copied_words("Is it?", "anything") == 0.0  # no word of three letters or more
+    assert R.copied_words("deductible", "The DEDUCTIBLE applies.") == 1.0

@@ -272,6 +272,16 @@ def winner(results: dict | None = None, split: str = "valid") -> tuple[str, Reci
     return labels.get(key, key), Recipe(**results["recipes"][key]["recipe"]), best
 
 
+def copied_words(question: str, passage: str) -> float:
+    """Share of a question's distinct words (lower-cased, three letters or more) that its passage contains:
+    how much a question borrows the wording of the text it was asked about."""
+    import re
+
+    words = {w for w in re.findall(r"[a-z0-9]+", question.lower()) if len(w) > 2}
+    text = set(re.findall(r"[a-z0-9]+", passage.lower()))
+    return len(words & text) / len(words) if words else 0.0
+
+
 def false_negatives(n_queries: int = 400, seed: int = 13) -> dict[str, float]:
     """Each miner's false-negative rate on InsuranceQA train questions that have several correct answers.
 
