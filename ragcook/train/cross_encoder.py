@@ -29,7 +29,7 @@ from pathlib import Path
 from ragcook.cache import cache_dir
 from ragcook.errors import RagcookError
 from ragcook.models import DEFAULT_MODEL, resolve
-from ragcook.train.finetune_st import FinetuneResult, _log_callback, _report_to, last_checkpoint, plot_log, read_log
+from ragcook.train.finetune_st import FinetuneResult, _log_callback, _report_to, plot_log, read_log, run_dir
 from ragcook.train.insuranceqa import insuranceqa_samples
 from ragcook.train.samples import Sample, to_st_dataset
 
@@ -126,13 +126,7 @@ def train_cross_encoder(
         raise RagcookError(f"cross-encoder: loss must be one of {', '.join(LOSSES)}, got {config.loss!r}")
     if not samples:
         raise RagcookError("cross-encoder: no samples to train on")
-    out = Path(out)
-    ckpt_dir = out / "checkpoints"
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
-    log_path = out / "loss.jsonl"
-    resume = last_checkpoint(ckpt_dir)
-    if not resume and log_path.exists():
-        log_path.unlink()
+    ckpt_dir, log_path, resume = run_dir(Path(out))
     train = _dataset(samples, config.loss).shuffle(seed=config.seed)
     model = CrossEncoder(str(resolve(config.base)), num_labels=1, max_length=config.max_length)
     args = CrossEncoderTrainingArguments(

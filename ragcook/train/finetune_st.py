@@ -119,6 +119,22 @@ def _report_to() -> str:
 # --------------------------------------------------------------------------- sentence-transformers backend
 
 
+def run_dir(out: Path) -> tuple[Path, Path, str | None]:
+    """A training run's checkpoint folder, its loss log and the checkpoint to resume from (or None).
+
+    A fresh run starts a fresh log; a resumed one keeps the log's rows up to the checkpoint's step.
+    """
+    ckpt_dir = out / "checkpoints"
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    log_path = out / "loss.jsonl"
+    resume = last_checkpoint(ckpt_dir)
+    if not resume and log_path.exists():
+        log_path.unlink()
+    if resume:
+        trim_log(log_path, int(Path(resume).name[11:]))
+    return ckpt_dir, log_path, resume
+
+
 def finetune_st(
     samples: list[Sample],
     out: str | Path,
@@ -155,14 +171,7 @@ def finetune_st(
     if not samples:
         raise RagcookError("finetune: no samples to train on")
     out = Path(out)
-    ckpt_dir = out / "checkpoints"
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
-    log_path = out / "loss.jsonl"
-    resume = last_checkpoint(ckpt_dir)
-    if not resume and log_path.exists():
-        log_path.unlink()
-    if resume:
-        trim_log(log_path, int(Path(resume).name[11:]))
+    ckpt_dir, log_path, resume = run_dir(out)
     train = to_st_dataset(samples, n_negatives=n_negatives).shuffle(seed=seed)
     if len(train) == 0:
         raise RagcookError(f"finetune: no sample has {n_negatives} negatives; mine them or lower n_negatives")
