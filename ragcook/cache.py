@@ -11,6 +11,7 @@ interrupted run never leaves a half-written entry. Delete the folder to reset.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +24,18 @@ def cache_dir() -> Path:
     path = Path(os.environ.get("RAGCOOK_CACHE", Path.home() / ".cache" / "ragcook"))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def trained_dir(folder: str, base: str | os.PathLike, settings: dict, tag: str = "") -> Path:
+    """Where a model trained here is cached: ``cache_dir()/folder/<base name>[-tag]-<hash of settings>``.
+
+    The one naming rule for every trained model (fine-tuned, Matryoshka, cross-encoder, multi-vector,
+    Chinese): change a setting and the folder changes, so a model is never reused under other settings.
+    """
+    blob = json.dumps(settings, sort_keys=True)
+    key = hashlib.sha256((f"{tag}|{blob}" if tag else blob).encode()).hexdigest()[:10]
+    name = "-".join(p for p in (Path(str(base)).name, tag, key) if p)
+    return cache_dir() / folder / name
 
 
 def texts_key(texts: list[str]) -> str:

@@ -21,7 +21,7 @@ from ragcook import report, retrieve
 from ragcook.eval.finetune import before_after
 from ragcook.eval.metrics import DEFAULT_METRICS, evaluate
 from ragcook.models import DEFAULT_MODEL
-from ragcook.retrieve.registry import HYBRID_WEIGHT
+from ragcook.retrieve.registry import HYBRID_NORM, HYBRID_WEIGHT
 from ragcook.train.finetune_st import read_log
 from ragcook.types import Run
 
@@ -32,10 +32,11 @@ def retrieve_runs(
     model: str = DEFAULT_MODEL,
     k: int = 100,
     hybrid_weight: float = HYBRID_WEIGHT,
+    hybrid_norm: str = HYBRID_NORM,
 ) -> dict[str, Run]:
     """Index the corpus once per base retriever and return name -> run.
 
-    ``hybrid`` fuses the BM25 and dense runs (min-max normalised scores,
+    ``hybrid`` fuses the BM25 and dense runs (scores normalised by ``hybrid_norm``,
     ``hybrid_weight`` on dense and ``1 - hybrid_weight`` on BM25) rather than searching twice.
     """
     lang = data_mod.lang_of(ds)
@@ -46,7 +47,7 @@ def retrieve_runs(
     for name in dict.fromkeys(base):
         runs[name] = retrieve.make(name, model=model, lang=lang).index(ds.corpus).search(ds.queries, k=k)
     if "hybrid" in names:
-        fused = retrieve.minmax_fusion([runs["bm25"], runs["dense"]], [1 - hybrid_weight, hybrid_weight])
+        fused = retrieve.fuse([runs["bm25"], runs["dense"]], [1 - hybrid_weight, hybrid_weight], hybrid_norm)
         runs["hybrid"] = retrieve.top_k(fused, k)
     return {n: runs[n] for n in names}
 
@@ -58,16 +59,17 @@ def evaluate_retrievers(
     k: int = 100,
     hybrid_weight: float = HYBRID_WEIGHT,
     metrics=DEFAULT_METRICS,
+    hybrid_norm: str = HYBRID_NORM,
 ) -> dict[str, dict[str, float]]:
     """retriever name -> metric -> mean value on ``ds``."""
-    runs = retrieve_runs(ds, names, model=model, k=k, hybrid_weight=hybrid_weight)
+    runs = retrieve_runs(ds, names, model=model, k=k, hybrid_weight=hybrid_weight, hybrid_norm=hybrid_norm)
     return {name: evaluate(ds.qrels, run, metrics) for name, run in runs.items()}
 
 
 def tune_hybrid_weight(
-    ds: data_mod.Dataset, model: str = DEFAULT_MODEL, grid=None, metric: str = "ndcg@10"
+    ds: data_mod.Dataset, model: str = DEFAULT_MODEL, grid=None, metric: str = "ndcg@10", norm: str = HYBRID_NORM
 ) -> tuple[float, dict[float, float]]:
-    """Pick the dense weight of the BM25 + dense fusion on a (validation) dataset.
+    """Pick the dense weight of the BM25 + dense fusion (scores normalised by ``norm``) on a (validation) dataset.
 
     Returns the best weight and the metric for every weight tried.
     """
@@ -75,7 +77,7 @@ def tune_hybrid_weight(
     runs = retrieve_runs(ds, ["bm25", "dense"], model=model)
     curve = {}
     for w in grid:
-        fused = retrieve.minmax_fusion([runs["bm25"], runs["dense"]], [1 - w, w])
+        fused = retrieve.fuse([runs["bm25"], runs["dense"]], [1 - w, w], norm)
         curve[float(w)] = evaluate(ds.qrels, fused, [metric])[metric]
     best = max(curve, key=lambda w: (curve[w], -abs(w - 0.5)))
     return best, curve
@@ -128,7 +130,7 @@ def stage_baselines(ctx: Context) -> None:
     df = report.results_frame(res)
     ctx.sections.append(
         "## Baselines on InsuranceQA test\n\n"
-        f"{test!r}; base model `{ctx.model}`. Hybrid = min-max score fusion of BM25 and dense, "
+        f"{test!r}; base model `{ctx.model}`. Hybrid = score fusion of BM25 and dense ({HYBRID_NORM}-normalised), "
         f"dense weight {weight:.1f} chosen on {len(valid.queries)} validation queries "
         f"(valid nDCG@10 {curve[weight]:.4f}; BM25 alone {curve[0.0]:.4f}, dense alone {curve[1.0]:.4f}).\n\n"
         f"{report.format_table(df)}\n\n![hybrid weight](hybrid_weight.png)\n"

@@ -181,7 +181,7 @@ def test_ensure_multivector_trains_on_a_miss_only(tmp_path, monkeypatch):
     trained = []
 
     def fake_train(config, out):
-        trained.append(config.key())
+        trained.append(config)
         (out / "config_sentence_transformers.json").parent.mkdir(parents=True, exist_ok=True)
         (out / "config_sentence_transformers.json").write_text('{"model_type": "MultiVectorEncoder"}')
         return {}

@@ -16,7 +16,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     ds = data.load(args.data, split=args.split, profile=args.profile, lang=args.lang)
     lang = data.lang_of(ds)
     print(f"{ds}; language {lang}: BM25 words by {TOKENIZERS.get(lang, lang)}", file=sys.stderr)
-    results = evaluate_retrievers(ds, args.retriever, model=args.model, k=args.k, hybrid_weight=args.hybrid_weight)
+    results = evaluate_retrievers(
+        ds, args.retriever, model=args.model, k=args.k, hybrid_weight=args.hybrid_weight, hybrid_norm=args.hybrid_norm
+    )
     df = report.results_frame(results)
     print(report.format_table(df))
     meta = {"data": args.data, "split": args.split, "profile": args.profile, "model": args.model, "lang": lang}
@@ -26,7 +28,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def register(sub) -> None:
-    from ragcook.retrieve.registry import HYBRID_WEIGHT, REGISTRY
+    from ragcook.retrieve.fusion import NORMS
+    from ragcook.retrieve.registry import HYBRID_NORM, HYBRID_WEIGHT, REGISTRY
 
     p = sub.add_parser("eval", help="evaluate retrievers on a dataset")
     p.description = "Evaluate retrievers; print a table and write results.json, results.csv and results.png."
@@ -40,6 +43,10 @@ def register(sub) -> None:
     p.add_argument(
         "--hybrid-weight", type=unit_float, default=HYBRID_WEIGHT,
         help="weight in [0, 1] of the dense run in hybrid fusion; BM25 gets the rest (default: %(default)s)",
+    )  # fmt: skip
+    p.add_argument(
+        "--hybrid-norm", choices=NORMS, default=HYBRID_NORM,
+        help="how each run's scores are normalised before hybrid fusion (default: %(default)s)",
     )  # fmt: skip
     p.add_argument("--out", type=out_folder, default="results", help="output folder (default: %(default)s)")
     p.set_defaults(func=cmd_eval)

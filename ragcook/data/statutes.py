@@ -128,7 +128,8 @@ def statutes_beir(out: str | Path, n_laws: int = 5, n_queries: int = 40, seed: i
     out = Path(out)
     (out / "qrels").mkdir(parents=True, exist_ok=True)
     docs = [(f"{law.id}-{k:03d}", f"{no} {text}") for law in laws for k, (no, text) in enumerate(law.articles)]
-    picked = random.Random(seed).sample([d for d in docs if len(d[1]) >= 40], min(n_queries, len(docs)))
+    long_enough = [d for d in docs if len(d[1]) >= 40]
+    picked = random.Random(seed).sample(long_enough, min(n_queries, len(long_enough)))
     with (out / "corpus.jsonl").open("w", encoding="utf-8") as f:
         for did, text in docs:
             f.write(json.dumps({"_id": did, "title": "", "text": text}, ensure_ascii=False) + "\n")

@@ -21,7 +21,7 @@ from ragcook.encode.pooling import cosine_matrix, word_vectors
 from ragcook.encode.sparse import M3Encoder
 from ragcook.encode.sparse_head import HeadConfig
 from ragcook.eval.finetune import subset
-from ragcook.eval.late_chunking import ContextEval, chunk_ranks, embed_chunks, rank_chunks
+from ragcook.eval.late_chunking import ContextEval, chunk_ranks, embed_chunks, judged_chunks, rank_chunks
 from ragcook.eval.sparse import fusion_sweep
 from ragcook.eval.stats import paired_test
 from ragcook.models import load_tokenizer
@@ -166,21 +166,11 @@ def statute_eval(laws: list[Law]) -> ContextEval:
     """Notebook 12's test on Chinese statutes: a law's text is its title then its articles; chunks are
     articles; the query is the law's name; relevant chunks are the articles that do not name the law
     (they say 本法, "this law"); articles that name it are left out of that query's ranking."""
-    texts, spans, corpus, queries, qrels, ignore = {}, {}, {}, {}, {}, {}
-    for law in laws:
-        texts[law.id], spans[law.id] = law_text(law)
-        rel, ign = {}, set()
-        for k, (s, e) in enumerate(spans[law.id]):
-            cid = f"{law.id}#{k:03d}"
-            corpus[cid] = texts[law.id][s:e]
-            if names_law(law, corpus[cid]):
-                ign.add(cid)
-            else:
-                rel[cid] = 1
-        if rel:
-            q = f"q-{law.id}"
-            queries[q], qrels[q], ignore[q] = law.name, rel, ign
-    return ContextEval(texts, spans, corpus, queries, qrels, ignore)
+    by_id = {law.id: law for law in laws}
+    cut = {law.id: law_text(law) for law in laws}
+    texts, spans = {d: t for d, (t, _) in cut.items()}, {d: sp for d, (_, sp) in cut.items()}
+    names = {law.id: law.name for law in laws}
+    return judged_chunks(texts, spans, names, lambda did, chunk: names_law(by_id[did], chunk))
 
 
 def as_dataset(data: ContextEval, name: str = "statutes") -> Dataset:

@@ -10,6 +10,7 @@ the documents are :mod:`ragcook.data.pydoc`.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,21 +75,29 @@ def context_eval(docs: list[dict], max_chars: int = 300) -> ContextEval:
     of :class:`ContextEval`. Documents with no relevant chunk get no query."""
     texts = {d["id"]: d["text"] for d in docs}
     spans = {d: chunk_spans(t, max_chars) for d, t in texts.items()}
-    corpus, queries, qrels, ignore = {}, {}, {}, {}
-    for d in docs:
-        did, subject = d["id"], d["subject"]
+    subjects = {d["id"]: d["subject"] for d in docs}
+    return judged_chunks(texts, spans, subjects, lambda did, chunk: names(subjects[did], chunk))
+
+
+def judged_chunks(
+    texts: dict[str, str], spans: dict[str, list[Span]], queries: dict[str, str], names_subject: Callable[[str, str], bool]
+) -> ContextEval:
+    """The rule of :class:`ContextEval` on chunks already cut: ``queries[doc]`` asks for document ``doc``;
+    its chunks that ``names_subject(doc, chunk)`` are ignored, the others are relevant."""
+    corpus, qs, qrels, ignore = {}, {}, {}, {}
+    for did, text in texts.items():
         rel, ign = {}, set()
         for k, (s, e) in enumerate(spans[did]):
             cid = f"{did}#{k:03d}"
-            corpus[cid] = texts[did][s:e]
-            if names(subject, corpus[cid]):
+            corpus[cid] = text[s:e]
+            if names_subject(did, corpus[cid]):
                 ign.add(cid)
             else:
                 rel[cid] = 1
         if rel:
             qid = f"q-{did}"
-            queries[qid], qrels[qid], ignore[qid] = subject, rel, ign
-    return ContextEval(texts, spans, corpus, queries, qrels, ignore)
+            qs[qid], qrels[qid], ignore[qid] = queries[did], rel, ign
+    return ContextEval(texts, spans, corpus, qs, qrels, ignore)
 
 
 def embed_chunks(chunker: LateChunker, data: ContextEval, methods=("naive", "late", "whole-doc")) -> dict[str, np.ndarray]:

@@ -16,13 +16,12 @@ cached under ``cache_dir()/finetuned``; the instruction is saved as the model's 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ragcook.cache import cache_dir
+from ragcook.cache import trained_dir
 from ragcook.data import load_insuranceqa
 from ragcook.errors import RagcookError
 from ragcook.retrieve.bm25 import BM25
@@ -94,8 +93,7 @@ def zh_samples(config: ZhTuneConfig | None = None) -> list[Sample]:
 def zh_model_dir(backend: str, config: ZhTuneConfig | None = None) -> Path:
     """Where the model tuned with ``backend`` and ``config`` is cached."""
     config = config or ZhTuneConfig()
-    key = hashlib.sha256(f"{backend}|{json.dumps(asdict(config), sort_keys=True)}".encode()).hexdigest()[:10]
-    return cache_dir() / "finetuned" / f"{Path(config.base).name}-zh-{backend}-{key}"
+    return trained_dir("finetuned", f"{Path(config.base).name}-zh", asdict(config), tag=backend)
 
 
 def flag_args(config: ZhTuneConfig) -> dict:

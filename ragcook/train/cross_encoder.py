@@ -19,14 +19,13 @@ in its place.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ragcook.cache import cache_dir
+from ragcook.cache import trained_dir
 from ragcook.errors import RagcookError
 from ragcook.models import DEFAULT_MODEL, resolve
 from ragcook.train.finetune_st import FinetuneResult, _log_callback, _report_to, plot_log, read_log, run_dir
@@ -165,8 +164,7 @@ def train_cross_encoder(
 def cross_encoder_dir(config: CrossEncoderConfig | None = None) -> Path:
     """Where :func:`ensure_cross_encoder` keeps the model trained with ``config`` (default: the course's)."""
     config = config or CrossEncoderConfig()
-    key = hashlib.sha256(json.dumps(asdict(config), sort_keys=True).encode()).hexdigest()[:10]
-    return cache_dir() / "cross_encoder" / f"{Path(str(config.base)).name}-{key}"
+    return trained_dir("cross_encoder", config.base, asdict(config))
 
 
 def ensure_cross_encoder(config: CrossEncoderConfig | None = None) -> Path:

@@ -7,17 +7,16 @@ later notebooks and ``ragcook run`` share it.
 
 from __future__ import annotations
 
-import hashlib
-import json
+from collections.abc import Callable
 from pathlib import Path
 
-from ragcook.cache import cache_dir
+from ragcook.cache import trained_dir
 from ragcook.errors import RagcookError
 from ragcook.models import DEFAULT_MODEL
 from ragcook.train.finetune_flag import finetune_flag
 from ragcook.train.finetune_st import FinetuneResult, finetune_st
 from ragcook.train.insuranceqa import course_samples
-from ragcook.train.samples import read_samples
+from ragcook.train.samples import Sample, read_samples
 
 #: Settings the course trains with: cheap on 2 CPU cores, and enough to move InsuranceQA.
 DEFAULTS = dict(batch_size=32, lr=1e-4, max_seq_length=64, max_steps=20, n_negatives=1, seed=13)
@@ -49,21 +48,19 @@ def ensure_finetuned(
     resumes from its checkpoint.
     """
     cfg = dict(base=str(base), n=n_queries, steps=max_steps, bs=batch_size, lr=lr, len=max_seq_length, neg=n_negatives, seed=seed)
-    key = hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:10]
-    out = cache_dir() / "finetuned" / f"{Path(str(base)).name}-{key}"
-    if (out / "modules.json").is_file():
-        return out
-    samples = course_samples(n_queries, n_neg=n_negatives, base=base, seed=seed)
-    finetune_st(
-        samples,
-        out,
-        base=base,
-        max_steps=max_steps,
-        batch_size=batch_size,
-        lr=lr,
-        n_negatives=n_negatives,
-        max_seq_length=max_seq_length,
-        seed=seed,
-        save_steps=max(1, max_steps // 2),
-    )
+    budget = dict(max_steps=max_steps, batch_size=batch_size, lr=lr, n_negatives=n_negatives, max_seq_length=max_seq_length,
+                  seed=seed, save_steps=max(1, max_steps // 2))  # fmt: skip
+    return ensure_trained("finetuned", cfg, lambda samples, out: finetune_st(samples, out, base=base, **budget))
+
+
+def ensure_trained(folder: str, cfg: dict, train: Callable[[list[Sample], Path], object]) -> Path:
+    """The model trained with settings ``cfg`` on the course's samples, from the cache, else ``train(samples, out)``.
+
+    Shared by :func:`ensure_finetuned` and :func:`ragcook.train.matryoshka.ensure_matryoshka`: the
+    same samples (``cfg``'s ``n`` questions, ``neg`` negatives, ``seed``), the same folder naming, and a
+    half-finished run that resumes from its checkpoint.
+    """
+    out = trained_dir(folder, cfg["base"], cfg)
+    if not (out / "modules.json").is_file():
+        train(course_samples(cfg["n"], n_neg=cfg["neg"], base=cfg["base"], seed=cfg["seed"]), out)
     return out

@@ -11,16 +11,12 @@ length, hard negatives and seed), so the two differ only in the loss.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 
-from ragcook.cache import cache_dir
 from ragcook.errors import RagcookError
 from ragcook.models import DEFAULT_MODEL
-from ragcook.train.finetune import DEFAULTS
+from ragcook.train.finetune import DEFAULTS, ensure_trained
 from ragcook.train.finetune_st import FinetuneResult, finetune_st
-from ragcook.train.insuranceqa import course_samples
 from ragcook.train.samples import Sample
 
 #: The sizes the loss trains (MiniLM's full 384 first, as sentence-transformers recommends).
@@ -68,22 +64,6 @@ def ensure_matryoshka(
     """
     cfg = dict(base=str(base), dims=list(dims), n=n_queries, steps=max_steps, bs=batch_size, lr=lr, len=max_seq_length,
                neg=n_negatives, seed=seed)  # fmt: skip
-    key = hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:10]
-    out = cache_dir() / "matryoshka" / f"{Path(str(base)).name}-{key}"
-    if (out / "modules.json").is_file():
-        return out
-    samples = course_samples(n_queries, n_neg=n_negatives, base=base, seed=seed)
-    finetune_matryoshka(
-        samples,
-        out,
-        base=base,
-        dims=dims,
-        max_steps=max_steps,
-        batch_size=batch_size,
-        lr=lr,
-        n_negatives=n_negatives,
-        max_seq_length=max_seq_length,
-        seed=seed,
-        save_steps=max(1, max_steps // 2),
-    )
-    return out
+    budget = dict(max_steps=max_steps, batch_size=batch_size, lr=lr, n_negatives=n_negatives, max_seq_length=max_seq_length,
+                  seed=seed, save_steps=max(1, max_steps // 2))  # fmt: skip
+    return ensure_trained("matryoshka", cfg, lambda samples, out: finetune_matryoshka(samples, out, base, dims, **budget))

@@ -11,7 +11,6 @@ hard negative, on InsuranceQA *train* questions (never test). A few dozen steps 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -19,7 +18,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ragcook.cache import cache_dir
+from ragcook.cache import trained_dir
 from ragcook.encode.multivector import is_multivector_folder, load_multivector
 from ragcook.errors import RagcookError
 from ragcook.io import read_jsonl
@@ -44,15 +43,11 @@ class MultiVectorConfig:
     scale: float = 1.0  # 1 / temperature of the loss (the library's default for MaxSim)
     seed: int = 13
 
-    def key(self) -> str:
-        """A short hash of the settings: the trained model's cache key."""
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:10]
-
 
 def multivector_dir(config: MultiVectorConfig | None = None) -> Path:
     """Where the model trained with ``config`` lives: ``cache_dir()/multivector/<base>-<key>``."""
     config = config or MultiVectorConfig()
-    return cache_dir() / "multivector" / f"{Path(str(config.base)).name}-{config.key()}"
+    return trained_dir("multivector", config.base, asdict(config))
 
 
 def train_multivector(config: MultiVectorConfig, out: str | Path) -> dict:
