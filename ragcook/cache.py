@@ -13,7 +13,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,28 @@ def cache_dir() -> Path:
     path = Path(os.environ.get("RAGCOOK_CACHE", Path.home() / ".cache" / "ragcook"))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@contextmanager
+def building(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``<path>.lock`` while ``path`` is built.
+
+    Two notebooks open at once, or two test workers, may ask for the same model: the second waits
+    here, then finds the finished folder instead of training into the same one. Callers check for
+    the finished entry again once they hold the lock. Without ``fcntl`` (Windows) it does nothing.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def trained_dir(folder: str, base: str | os.PathLike, settings: dict, tag: str = "") -> Path:

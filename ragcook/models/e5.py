@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ragcook.cache import cache_dir
+from ragcook.cache import building, cache_dir
 from ragcook.errors import RagcookError
 
 BIN_NAME = "e5-small-q4.bin"
@@ -337,9 +337,7 @@ def e5_small_path() -> Path:
     needed = ["config.json", "model.safetensors", "tokenizer.json", "modules.json", "config_sentence_transformers.json"]
     if all((folder / f).is_file() for f in needed):
         return folder
-    try:
-        return convert(folder, src)
-    except OSError:  # another process renamed its build into place between our two renames
-        if all((folder / f).is_file() for f in needed):
+    with building(folder):
+        if all((folder / f).is_file() for f in needed):  # converted by another process while we waited
             return folder
-        raise
+        return convert(folder, src)

@@ -21,7 +21,7 @@ import random
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ragcook.cache import trained_dir
+from ragcook.cache import building, trained_dir
 from ragcook.data import load_insuranceqa
 from ragcook.errors import RagcookError
 from ragcook.retrieve.bm25 import BM25
@@ -116,8 +116,22 @@ def ensure_zh_finetuned(backend: str = "flag", config: ZhTuneConfig | None = Non
     config = config or ZhTuneConfig()
     out = zh_model_dir(backend, config)
     model = out / "model" if backend == "flag" else out
-    if (model / "modules.json").is_file() and (model / "config_sentence_transformers.json").is_file():
+    if _is_tuned(model):
         return model
+    with building(out):
+        if _is_tuned(model):  # tuned by another process while we waited
+            return model
+        _tune(backend, config, out)
+        set_prompts(model, {"query": config.instruction, "passage": ""})
+    return model
+
+
+def _is_tuned(model: Path) -> bool:
+    return (model / "modules.json").is_file() and (model / "config_sentence_transformers.json").is_file()
+
+
+def _tune(backend: str, config: ZhTuneConfig, out: Path) -> None:
+    """Train with ``backend`` into ``out`` (FlagEmbedding writes its model to ``out/model``)."""
     samples = zh_samples(config)
     if backend == "flag":
         finetune_flag(samples, out, base=config.base, **flag_args(config))
@@ -127,8 +141,6 @@ def ensure_zh_finetuned(backend: str = "flag", config: ZhTuneConfig | None = Non
             max_seq_length=config.passage_max_len, n_negatives=config.n_neg, seed=config.seed,
             prompts={"anchor": config.instruction},
         )  # fmt: skip
-    set_prompts(model, {"query": config.instruction, "passage": ""})
-    return model
 
 
 def set_prompts(folder: str | Path, prompts: dict[str, str]) -> Path:

@@ -18,7 +18,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ragcook.cache import trained_dir
+from ragcook.cache import building, trained_dir
 from ragcook.encode.multivector import is_multivector_folder, load_multivector
 from ragcook.errors import RagcookError
 from ragcook.io import read_jsonl
@@ -109,11 +109,14 @@ def ensure_multivector(config: MultiVectorConfig | None = None, retrain: bool = 
     folder = multivector_dir(config)
     if is_multivector_folder(folder) and not retrain:
         return folder
-    tmp = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    train_multivector(config, tmp)
-    shutil.rmtree(folder, ignore_errors=True)
-    os.replace(tmp, folder)
+    with building(folder):
+        if is_multivector_folder(folder) and not retrain:  # built by another process while we waited
+            return folder
+        tmp = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        train_multivector(config, tmp)
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(tmp, folder)
     return folder
 
 
