@@ -41,13 +41,14 @@ from bench_encode import cpu_name  # noqa: E402
 K = 10
 
 
-def insuranceqa(chunk: int = 2000) -> tuple[np.ndarray, np.ndarray]:
-    """All InsuranceQA answers and the test questions, encoded by the course default (cached per chunk)."""
+def insuranceqa(chunk: int = 2000, backend: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """All InsuranceQA answers and the test questions, encoded by ``backend`` (default: the course's; cached per chunk)."""
     from ragcook import data
+    from ragcook.encode.backends import DEFAULT_BACKEND
     from ragcook.retrieve import Dense
 
     ds = data.load_insuranceqa("test", profile="full")
-    dense = Dense(show_progress=True)
+    dense = Dense(backend=backend or DEFAULT_BACKEND)
     texts = list(ds.corpus.values())
     parts = []
     for s in range(0, len(texts), chunk):
@@ -222,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ef", type=int, nargs="+", default=[32, 128])
     ap.add_argument("--milvus-max", type=int, default=30_000, help="rows inserted into Milvus Lite (0: skip it)")
     ap.add_argument("--threads", type=int, default=0, help="FAISS/BLAS threads (0: their default)")
+    ap.add_argument("--backend", default=None, help="encoding backend for InsuranceQA (default: the course's)")
     ap.add_argument("--out", default=str(Path(__file__).with_name("results_search.json")))
     args = ap.parse_args(argv)
 
@@ -234,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     results = {}
     for name in args.data.split(","):
         t = time.perf_counter()
-        docs, qs = insuranceqa() if name == "insuranceqa" else synthetic(args.n, args.queries)
+        docs, qs = insuranceqa(backend=args.backend) if name == "insuranceqa" else synthetic(args.n, args.queries)
         info[f"{name}_make_s"] = time.perf_counter() - t
         results[name] = {"n": len(docs), "queries": len(qs), "rows": bench(name, docs, qs, args)}
         info["load"].append(os.getloadavg()[0])

@@ -231,12 +231,13 @@ def vectors_run(ds: Dataset, encode: Callable[[list[str]], np.ndarray], k: int =
 
 
 def matryoshka_run(ds: Dataset, dim: int = 128, k: int = 100, max_seq_length: int | None = MAX_SEQ_LENGTH) -> Run:
-    """The Matryoshka model (trained and cached on first use) with vectors cut to ``dim``: a leaderboard row."""
+    """The Matryoshka model (trained and cached on first use) with vectors cut to ``dim``: a leaderboard row.
+
+    The vectors are :func:`encode_split`'s, so notebook 14's cache serves notebook 17.
+    """
     from ragcook.train.matryoshka import ensure_matryoshka
 
-    return (
-        CompressedDense(str(ensure_matryoshka()), dim=dim, max_seq_length=max_seq_length).index(ds.corpus).search(ds.queries, k)
-    )
+    return truncation_runs(encode_split(ds, ensure_matryoshka(), max_seq_length), [dim], k)[dim]
 
 
 def binary_rescore_run(ds: Dataset, model=None, k: int = 100, rescore_multiplier: int = 4,
