@@ -63,18 +63,16 @@ def _without(run: Run, ignore: dict[str, set[str]]) -> Run:
     return {q: {d: s for d, s in docs.items() if d not in ignore.get(q, ())} for q, docs in run.items()}
 
 
-def _english(ds: Dataset, model: str = "minilm", k: int = 100, ignore=None) -> dict[str, Run]:
-    runs = {
+def _english(ds: Dataset, model: str = "minilm", k: int = 100) -> dict[str, Run]:
+    return {
         "bm25": BM25(lang="en").index(ds.corpus).search(ds.queries, k),
         "dense": Dense(model, show_progress=False).index(ds.corpus).search(ds.queries, k),
     }
-    return {name: _without(r, ignore) for name, r in runs.items()} if ignore else runs
 
 
-def _chinese(ds: Dataset, k: int = 100, ignore=None) -> dict[str, Run]:
+def _chinese(ds: Dataset, k: int = 100) -> dict[str, Run]:
     dense, _, _ = e5_runs(m3_encoder(), ds, k)  # notebook 16's pass (dense and sparse at once), from its cache
-    runs = {"bm25": bm25_run(ds, k), "dense": dense}
-    return {name: _without(r, ignore) for name, r in runs.items()} if ignore else runs
+    return {"bm25": bm25_run(ds, k), "dense": dense}
 
 
 def corpora(k: int = 100) -> dict[str, tuple[Dataset, dict[str, Run]]]:
@@ -92,7 +90,7 @@ def corpora(k: int = 100) -> dict[str, tuple[Dataset, dict[str, Run]]]:
     out["Python FAQ"] = faq, _english(faq, k=k)
     ev = context_eval(load_pydoc_modules(), max_chars=300)
     pydoc = as_dataset(ev, name="pydoc-chunks")
-    out["Python docs chunks"] = pydoc, _english(pydoc, k=k, ignore=ev.ignore)
+    out["Python docs chunks"] = pydoc, {name: _without(r, ev.ignore) for name, r in _english(pydoc, k=k).items()}
     folder = statutes_beir(cache_dir() / "statutes-beir", n_laws=20, n_queries=200)
     statutes = load_beir(folder, lang="zh")
     out["statutes (zh)"] = statutes, _chinese(statutes, k=k)
