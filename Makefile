@@ -39,8 +39,18 @@ lab: install
 warm: install
 	$(PY) scripts/warm.py
 
+# `make test` runs test files and notebooks in TEST_WORKERS pytest-xdist processes (each file whole on
+# one worker), each with its share of the cores for torch: on 2 cores two one-thread processes encode
+# faster than one two-thread process (benchmarks/bench_threads.py), and one worker's Python-bound work
+# (kernel start, BM25, metrics) overlaps the other's. Trained models are built under a lock (cache.building), so two
+# workers never train the same one. TEST_WORKERS=1 runs everything in one process, in order.
+TEST_WORKERS ?= 2
+TEST_THREADS ?= $(shell $(PYTHON) -c "import os; print(max(1, (os.cpu_count() or 1) // $(TEST_WORKERS)))")
+XDIST = $(if $(filter 1,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+
 test: install lint
-	TQDM_DISABLE=1 $(PY) -m pytest tests notebooks --nbval-lax -p no:cacheprovider --durations=30
+	TQDM_DISABLE=1 OMP_NUM_THREADS=$(TEST_THREADS) MKL_NUM_THREADS=$(TEST_THREADS) \
+	  $(PY) -m pytest tests notebooks --nbval-lax -p no:cacheprovider --durations=30 $(XDIST)
 
 # Style and layering: ruff (lint + format) and import-linter's layers contract (pyproject.toml).
 lint: install

@@ -1,4 +1,4 @@
-"""A socket guard, and the two ``ragcook run --quick`` runs that test_offline and test_pipeline share.
+"""A socket guard, and the two ``ragcook run --quick`` runs that test_offline's tests share.
 
 :func:`no_network` records (and refuses) every attempt to reach a host that is not this machine:
 ``connect``/``connect_ex`` on any Python socket, ``socket.create_connection`` and name lookups
@@ -7,7 +7,8 @@ course's own servers (a test's fake LLM, Milvus Lite) live there. Sockets opened
 libraries that bypass Python's ``socket`` module (gRPC's core, for one) are not seen.
 
 :func:`quick_runs` runs ``ragcook run --quick`` twice, once per test session (it is the expensive
-part of the suite): first in this process under the guard, then in a fresh process with another
+part of the suite, so every test that reads its reports lives in ``test_offline.py``: ``make test``'s
+workers each take whole files, and one file runs it once): first in this process under the guard, then in a fresh process with another
 ``PYTHONHASHSEED`` under the same guard. See its docstring for what the second run re-derives.
 """
 

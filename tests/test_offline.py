@@ -1,5 +1,5 @@
 """Offline and deterministic: ``ragcook eval`` and ``ragcook run --quick`` open no connection outside
-loopback, and two quick runs give identical metric tables (see :mod:`tests.offline`)."""
+loopback, two quick runs give identical metric tables, and the report has every baseline (see :mod:`tests.offline`)."""
 
 import json
 import socket
@@ -57,3 +57,15 @@ def test_two_quick_runs_give_identical_metric_tables(runs):
     assert (first / "results.csv").read_text() == (second / "results.csv").read_text()
     chosen = [next(line for line in (d / "report.md").read_text().splitlines() if "chosen on" in line) for d in runs[:2]]
     assert chosen[0] == chosen[1]  # the same hybrid weight, from the same validation scores
+
+
+def test_run_writes_a_report_with_every_baseline(runs):
+    out = runs[0]
+    text = (out / "report.md").read_text()
+    results = json.loads((out / "results.json").read_text())["results"]
+    assert {"bm25", "dense", "hybrid", "dense-finetuned"} <= set(results)
+    assert all(0.0 <= r["ndcg@10"] <= 1.0 for r in results.values())
+    assert results["dense-finetuned"] != results["dense"]  # the tuned model is another model
+    assert "chosen on 100 validation queries" in text and "## Fine-tuned dense model" in text
+    for png in ("results.png", "hybrid_weight.png", "finetune_loss.png"):
+        assert (out / png).stat().st_size > 1000
