@@ -9,17 +9,20 @@ batch) in two set-ups that use the same cores:
 - ``P`` processes at once, one thread each (what ``make test``'s ``P`` xdist workers do); they load
   and warm up first, then start encoding together.
 
-Prints texts/s for each (the second: all processes' texts over the slowest one's time) and their ratio. On a machine
+Prints texts/s for each (the second: all processes' texts over the slowest one's time) and their ratio,
+and writes them to ``benchmarks/results_threads.json``. On a machine
 with more cores than ``P`` both set-ups leave cores idle; the comparison is about ``P`` cores.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -76,6 +79,11 @@ def main() -> None:
     print(f"| 1 process, {p} torch threads | {one:.1f} |")
     print(f"| {p} processes at once, 1 thread each (all texts / slowest process) | {many:.1f} |")
     print(f"\n{p} one-thread processes / one {p}-thread process: {many / one:.2f}x")
+    out = Path(__file__).with_name("results_threads.json")
+    record = {"processes": p, "texts": args.texts, "one_process_texts_per_s": one, "processes_texts_per_s": many,
+              "ratio": many / one, "loadavg_1min_at_end": os.getloadavg()[0], "cpu_count": os.cpu_count()}  # fmt: skip
+    out.write_text(json.dumps(record, indent=1), encoding="utf-8")
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
