@@ -42,8 +42,8 @@ warm: install
 # `make test` runs test files and notebooks in TEST_WORKERS pytest-xdist processes (each file whole on
 # one worker), each with its share of the cores for torch: on 2 cores two one-thread processes encode
 # faster than one two-thread process (benchmarks/bench_threads.py), and one worker's Python-bound work
-# (kernel start, BM25, metrics) overlaps the other's. Trained models are built under a lock (cache.building), so two
-# workers never train the same one. TEST_WORKERS=1 runs everything in one process, in order.
+# (kernel start, BM25, metrics) overlaps the other's. Trained models are built under a lock
+# (cache.build_once), so two workers never train the same one. TEST_WORKERS=1: one process, in order.
 TEST_WORKERS ?= 2
 TEST_THREADS ?= $(shell $(PYTHON) -c "import os; print(max(1, (os.cpu_count() or 1) // $(TEST_WORKERS)))")
 XDIST = $(if $(filter 1,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)

@@ -32,8 +32,8 @@ def building(path: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``<path>.lock`` while ``path`` is built.
 
     Two notebooks open at once, or two test workers, may ask for the same model: the second waits
-    here, then finds the finished folder instead of training into the same one. Callers check for
-    the finished entry again once they hold the lock. Without ``fcntl`` (Windows) it does nothing.
+    here, then finds the finished folder instead of training into the same one. Callers go through
+    :func:`build_once`, which checks for the finished entry again once it holds the lock. Without ``fcntl`` (Windows) it does nothing.
     """
     try:
         import fcntl
@@ -47,6 +47,19 @@ def building(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def build_once(path: Path, ready: Callable[[], bool], build: Callable[[], object]) -> None:
+    """Build ``path`` unless ``ready()``: ``build()`` runs under :func:`building`'s lock, and only if
+    ``ready()`` is still false once the lock is held (another process may have built it meanwhile).
+
+    The one check-lock-check for everything trained or converted into the cache.
+    """
+    if ready():
+        return
+    with building(path):
+        if not ready():
+            build()
 
 
 def trained_dir(folder: str, base: str | os.PathLike, settings: dict, tag: str = "") -> Path:

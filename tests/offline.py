@@ -8,8 +8,8 @@ libraries that bypass Python's ``socket`` module (gRPC's core, for one) are not 
 
 :func:`quick_runs` runs ``ragcook run --quick`` twice, once per test session (it is the expensive
 part of the suite, so every test that reads its reports lives in ``test_offline.py``: ``make test``'s
-workers each take whole files, and one file runs it once): first in this process under the guard, then in a fresh process with another
-``PYTHONHASHSEED`` under the same guard. See its docstring for what the second run re-derives.
+workers each take whole files, and one file runs it once): first in this process under the guard,
+then in a fresh process with another ``PYTHONHASHSEED`` under the same guard. See its docstring for what the second run re-derives.
 """
 
 from __future__ import annotations

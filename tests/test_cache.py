@@ -20,14 +20,15 @@ def test_a_second_builder_waits_and_finds_the_first_ones_result(tmp_path):
     target, events = tmp_path / "model", []
 
     def build(name: str) -> None:
-        with cache.building(target):
-            if (target / "done").is_file():
-                events.append(f"{name} found it")
-                return
+        def make() -> None:
             events.append(f"{name} builds")
             time.sleep(0.3)
             target.mkdir()
             (target / "done").write_text("x")
+
+        cache.build_once(target, lambda: (target / "done").is_file(), make)  # the check-lock-check of every ensure_*
+        if f"{name} builds" not in events:
+            events.append(f"{name} found it")
 
     first = threading.Thread(target=build, args=("first",))
     first.start()

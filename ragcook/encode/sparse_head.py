@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ragcook.cache import building, cache_dir
+from ragcook.cache import build_once, cache_dir
 from ragcook.errors import RagcookError
 from ragcook.models import DEFAULT_MODEL, fingerprint, load_sentence_transformer
 
@@ -117,11 +117,8 @@ def load_sparse_head(
     config = config or HeadConfig()
     folder = sparse_head_dir(model, config)
     path = folder / "head.pt"
-    if path.is_file() and not retrain:
-        return _load_head(path)
-    with building(folder):  # a second process waits, then loads the first one's head
-        if path.is_file() and not retrain:
-            return _load_head(path)
+
+    def build() -> None:
         head, history = train_sparse_head(model, config, st_model=st_model)
         folder.mkdir(parents=True, exist_ok=True)
         tmp = folder / f"head.{os.getpid()}.tmp"
@@ -129,10 +126,8 @@ def load_sparse_head(
         os.replace(tmp, path)
         meta = {"model": str(model), "config": asdict(config), "history": history}
         (folder / "train.json").write_text(json.dumps(meta, indent=1))
-    return head.eval()
 
-
-def _load_head(path: Path) -> SparseHead:
+    build_once(folder, lambda: path.is_file() and not retrain, build)
     state = torch.load(path, map_location="cpu", weights_only=True)
     head = SparseHead(state["linear.weight"].shape[1])
     head.load_state_dict(state)

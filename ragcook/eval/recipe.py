@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ragcook import progress
-from ragcook.cache import building, cache_dir
+from ragcook.cache import build_once, cache_dir
 from ragcook.data import Dataset, load_insuranceqa
 from ragcook.data.dataset import DATA_DIR
 from ragcook.data.pydoc import load_python_faq
@@ -140,17 +140,16 @@ def train(recipe: Recipe, dense: Dense | None = None) -> Path:
     # a model trained on generated questions is tied to the generation file it read
     tag = "" if recipe.questions in ("human", "qq") else f"-{data_fingerprint()['sha256']}"
     out = cache_dir() / "recipe" / f"{recipe.key}{tag}"
-    if (out / "modules.json").is_file():
-        return out
-    with building(out):  # a second process (a test worker, another notebook) waits, then reuses the model
-        if (out / "modules.json").is_file():
-            return out
+
+    def build() -> None:
         samples = training_samples(recipe, dense or Dense(recipe.base, show_progress=False))
         n_neg = 0 if recipe.negatives == "in-batch" else min(len(s.neg) for s in samples)
         finetune_st(
             samples, out, base=recipe.base, max_steps=recipe.steps, batch_size=recipe.batch_size, lr=recipe.lr,
             max_seq_length=recipe.max_seq_length, n_negatives=n_neg, seed=recipe.seed, save_steps=max(1, recipe.steps // 3),
         )  # fmt: skip
+
+    build_once(out, lambda: (out / "modules.json").is_file(), build)
     return out
 
 

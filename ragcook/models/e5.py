@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ragcook.cache import building, cache_dir
+from ragcook.cache import build_once, cache_dir
 from ragcook.errors import RagcookError
 
 BIN_NAME = "e5-small-q4.bin"
@@ -335,9 +335,5 @@ def e5_small_path() -> Path:
     st = src.stat()
     folder = cache_dir() / "models" / f"e5-small-{_bin_key(str(src), st.st_size, st.st_mtime_ns)}"
     needed = ["config.json", "model.safetensors", "tokenizer.json", "modules.json", "config_sentence_transformers.json"]
-    if all((folder / f).is_file() for f in needed):
-        return folder
-    with building(folder):
-        if all((folder / f).is_file() for f in needed):  # converted by another process while we waited
-            return folder
-        return convert(folder, src)
+    build_once(folder, lambda: all((folder / f).is_file() for f in needed), lambda: convert(folder, src))
+    return folder

@@ -21,7 +21,7 @@ import random
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ragcook.cache import building, trained_dir
+from ragcook.cache import build_once, trained_dir
 from ragcook.data import load_insuranceqa
 from ragcook.errors import RagcookError
 from ragcook.retrieve.bm25 import BM25
@@ -116,13 +116,12 @@ def ensure_zh_finetuned(backend: str = "flag", config: ZhTuneConfig | None = Non
     config = config or ZhTuneConfig()
     out = zh_model_dir(backend, config)
     model = out / "model" if backend == "flag" else out
-    if _is_tuned(model):
-        return model
-    with building(out):
-        if _is_tuned(model):  # tuned by another process while we waited
-            return model
+
+    def build() -> None:
         _tune(backend, config, out)
         set_prompts(model, {"query": config.instruction, "passage": ""})
+
+    build_once(out, lambda: _is_tuned(model), build)
     return model
 
 

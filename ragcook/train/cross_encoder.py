@@ -25,7 +25,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ragcook.cache import building, trained_dir
+from ragcook.cache import build_once, trained_dir
 from ragcook.errors import RagcookError
 from ragcook.models import DEFAULT_MODEL, resolve
 from ragcook.train.finetune_st import FinetuneResult, _log_callback, _report_to, plot_log, read_log, run_dir
@@ -175,9 +175,9 @@ def ensure_cross_encoder(config: CrossEncoderConfig | None = None) -> Path:
     """The course's cross-encoder folder, from the cache, trained when missing (resumed when interrupted)."""
     config = config or CrossEncoderConfig()
     out = cross_encoder_dir(config)
-    if (out / "ragcook.json").is_file():
-        return out
-    with building(out):
-        if not (out / "ragcook.json").is_file():
-            train_cross_encoder(training_samples(config), out, config, save_steps=max(1, config.max_steps // 3))
+    build_once(
+        out,
+        lambda: (out / "ragcook.json").is_file(),
+        lambda: train_cross_encoder(training_samples(config), out, config, save_steps=max(1, config.max_steps // 3)),
+    )
     return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from ragcook.cache import building, trained_dir
+from ragcook.cache import build_once, trained_dir
 from ragcook.errors import RagcookError
 from ragcook.models import DEFAULT_MODEL
 from ragcook.train.finetune_flag import finetune_flag
@@ -61,9 +61,6 @@ def ensure_trained(folder: str, cfg: dict, train: Callable[[list[Sample], Path],
     half-finished run that resumes from its checkpoint.
     """
     out = trained_dir(folder, cfg["base"], cfg)
-    if (out / "modules.json").is_file():
-        return out
-    with building(out):
-        if not (out / "modules.json").is_file():  # another process may have finished it while we waited
-            train(course_samples(cfg["n"], n_neg=cfg["neg"], base=cfg["base"], seed=cfg["seed"]), out)
+    samples = dict(n_neg=cfg["neg"], base=cfg["base"], seed=cfg["seed"])
+    build_once(out, lambda: (out / "modules.json").is_file(), lambda: train(course_samples(cfg["n"], **samples), out))
     return out

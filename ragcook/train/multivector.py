@@ -18,7 +18,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ragcook.cache import building, trained_dir
+from ragcook.cache import build_once, trained_dir
 from ragcook.encode.multivector import is_multivector_folder, load_multivector
 from ragcook.errors import RagcookError
 from ragcook.io import read_jsonl
@@ -107,16 +107,15 @@ def ensure_multivector(config: MultiVectorConfig | None = None, retrain: bool = 
     """
     config = config or MultiVectorConfig()
     folder = multivector_dir(config)
-    if is_multivector_folder(folder) and not retrain:
-        return folder
-    with building(folder):
-        if is_multivector_folder(folder) and not retrain:  # built by another process while we waited
-            return folder
+
+    def build() -> None:
         tmp = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         train_multivector(config, tmp)
         shutil.rmtree(folder, ignore_errors=True)
         os.replace(tmp, folder)
+
+    build_once(folder, lambda: is_multivector_folder(folder) and not retrain, build)
     return folder
 
 
