@@ -49,7 +49,8 @@ def test_dense_finds_the_paraphrase_and_matches_numpy(tmp_path, monkeypatch):
     faiss = retrieve.Dense(show_progress=False, index="faiss").index(CORPUS)
     assert faiss.search({"q": "what happens if I crash my vehicle"}, k=4)["q"] == pytest.approx(run["q"], abs=1e-5)
     twin = d.sharing_model()
-    assert twin.model is d.model and twin.doc_vectors is None  # one loaded model, its own index
+    loaded = (lambda r: r.model) if d.backend == "torch" else (lambda r: r.encoder)
+    assert loaded(twin) is loaded(d) and twin.doc_vectors is None  # one loaded model, its own index
     with pytest.raises(RagcookError, match="index must be"):
         retrieve.Dense(index="hnsw")
 
@@ -135,7 +136,7 @@ def test_metrics_equal_sentence_transformers_evaluator():
     pos = {d for docs in full.qrels.values() for d in docs}
     keep = sorted(pos) + [d for d in full.corpus if d not in pos][:240]
     corpus = {d: full.corpus[d] for d in keep}
-    dense = retrieve.Dense(show_progress=False)
+    dense = retrieve.Dense(show_progress=False, backend="torch")  # the evaluator encodes with torch: same vectors
     run = dense.index(corpus).search(full.queries, k=100)
     ours = evaluate(full.qrels, run, ["ndcg@10", "mrr@10", "recall@10", "hit@10"])
     st = InformationRetrievalEvaluator(

@@ -31,6 +31,7 @@ from ragcook.cache import build_once, cache_dir
 from ragcook.data import Dataset, load_insuranceqa
 from ragcook.data.dataset import DATA_DIR
 from ragcook.data.pydoc import load_python_faq
+from ragcook.encode.backends import TRAIN_BACKEND
 from ragcook.errors import RagcookError
 from ragcook.eval.metrics import per_query
 from ragcook.eval.stats import paired_test
@@ -142,7 +143,7 @@ def train(recipe: Recipe, dense: Dense | None = None) -> Path:
     out = cache_dir() / "recipe" / f"{recipe.key}{tag}"
 
     def build() -> None:
-        samples = training_samples(recipe, dense or Dense(recipe.base, show_progress=False))
+        samples = training_samples(recipe, dense or Dense(recipe.base, show_progress=False, backend=TRAIN_BACKEND))
         n_neg = 0 if recipe.negatives == "in-batch" else min(len(s.neg) for s in samples)
         finetune_st(
             samples, out, base=recipe.base, max_steps=recipe.steps, batch_size=recipe.batch_size, lr=recipe.lr,
@@ -157,7 +158,7 @@ def score(model: str | Path, sets: dict[str, Dataset]) -> dict[str, dict[str, di
     """split -> metric -> {query id: value}, with the model's vectors over each set's corpus."""
     out = {}
     for split, ds in sets.items():
-        run = Dense(str(model), show_progress=False).index(ds.corpus).search(ds.queries, k=100)
+        run = Dense(str(model), show_progress=False, backend=TRAIN_BACKEND).index(ds.corpus).search(ds.queries, k=100)
         out[split] = {m: {q: round(v, 6) for q, v in vals.items()} for m, vals in per_query(ds.qrels, run, METRICS).items()}
     return out
 
@@ -293,7 +294,7 @@ def false_negatives(n_queries: int = 400, seed: int = 13) -> dict[str, float]:
     multi = [q for q in train.queries if len(train.qrels.get(q, {})) > 1][:n_queries]
     samples = [Sample(train.queries[q], [train.corpus[sorted(train.qrels[q])[0]]]) for q in multi]
     relevant = [{train.corpus[d] for d in train.qrels[q]} for q in multi]
-    pool, dense = list(train.corpus.values()), Dense(show_progress=False)
+    pool, dense = list(train.corpus.values()), Dense(show_progress=False, backend=TRAIN_BACKEND)
     return {m: false_negative_rate(add_negatives(samples, pool, m, dense=dense, seed=seed), relevant)
             for m in ("source", "hardest", "random", "margin")}  # fmt: skip
 

@@ -161,10 +161,11 @@ def own_chunk_ranks(rows: list[dict], pool: list[str] | None = None, model=None,
     """
     import numpy as np
 
+    from ragcook.encode.backends import TRAIN_BACKEND
     from ragcook.models import DEFAULT_MODEL
     from ragcook.retrieve import Dense
 
-    enc = dense or Dense(model=model or DEFAULT_MODEL)
+    enc = dense or Dense(model=model or DEFAULT_MODEL, backend=TRAIN_BACKEND)
     own = [r.get("positive") or r["chunk"] for r in rows]
     pool = list(dict.fromkeys(pool if pool is not None else own))
     where = {t: i for i, t in enumerate(pool)}

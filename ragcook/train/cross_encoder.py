@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ragcook.cache import build_once, trained_dir
+from ragcook.encode.backends import TRAIN_BACKEND
 from ragcook.errors import RagcookError
 from ragcook.models import DEFAULT_MODEL, resolve
 from ragcook.train.finetune_st import FinetuneResult, _log_callback, _report_to, plot_log, read_log, run_dir
@@ -78,7 +79,7 @@ def training_samples(config: CrossEncoderConfig) -> list[Sample]:
     """
     from ragcook.retrieve import Dense
 
-    dense = Dense(str(config.base), max_seq_length=128, show_progress=False)
+    dense = Dense(str(config.base), max_seq_length=128, show_progress=False, backend=TRAIN_BACKEND)
     return insuranceqa_samples(
         "train", n_neg=config.n_neg, max_queries=config.n_queries, ranks=config.ranks, seed=config.seed, dense=dense,
         pool="positives",

@@ -8,6 +8,7 @@ questions for documents) is :mod:`ragcook.train.recipe`.
 from __future__ import annotations
 
 from ragcook.data import load_insuranceqa
+from ragcook.encode.backends import TRAIN_BACKEND
 from ragcook.errors import DataError
 from ragcook.models import DEFAULT_MODEL
 from ragcook.train.negatives import mine_hard_negatives
@@ -67,5 +68,5 @@ def course_samples(
     """
     from ragcook.retrieve import Dense
 
-    dense = Dense(str(base), max_seq_length=128, show_progress=False) if n_neg > 0 else None
+    dense = Dense(str(base), max_seq_length=128, show_progress=False, backend=TRAIN_BACKEND) if n_neg > 0 else None
     return insuranceqa_samples("train", n_neg=n_neg, max_queries=n_queries, ranks=ranks, seed=seed, dense=dense, pool="positives")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ragcook.encode.backends import TRAIN_BACKEND
 from ragcook.errors import RagcookError
 from ragcook.models import DEFAULT_MODEL
 from ragcook.retrieve import Dense
@@ -32,7 +33,7 @@ class MinedNegative:
 
 def _rank(queries: list[str], passages: list[str], model: str, query_prompt: str, depth: int, dense=None):
     """The ``depth`` best passage indices per query, best first, and their scores."""
-    enc = dense or Dense(model=model, query_prompt=query_prompt)
+    enc = dense or Dense(model=model, query_prompt=query_prompt, backend=TRAIN_BACKEND)
     pv = enc.encode(passages, desc="passages")
     qv = enc.encode(queries, prompt=query_prompt, desc="queries")
     scores = qv @ pv.T

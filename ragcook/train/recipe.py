@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ragcook.data import load_insuranceqa
 from ragcook.data.dataset import DATA_DIR
+from ragcook.encode.backends import TRAIN_BACKEND
 from ragcook.errors import RagcookError
 from ragcook.models import DEFAULT_MODEL
 from ragcook.retrieve import Dense
@@ -93,7 +94,7 @@ def add_negatives(
             out.append(Sample(s.query, s.pos, rng.sample(others, min(n, len(others)))))
         return out
     if miner == "margin":
-        return margin_negatives(samples, passages, dense or Dense(), n=n)
+        return margin_negatives(samples, passages, dense or Dense(backend=TRAIN_BACKEND), n=n)
     ranks = (10, 100) if miner == "source" else (1, 10)
     return mine_hard_negatives(samples, passages, n=n, ranks=ranks, seed=seed, dense=dense)
 
@@ -149,7 +150,7 @@ def run_recipe(
     samples = question_samples(kept, "all")
     if len(samples) < 2:
         raise RagcookError(f"recipe: only {len(samples)} questions survived cleaning; generate for more chunks")
-    dense = Dense(model, show_progress=False)
+    dense = Dense(model, show_progress=False, backend=TRAIN_BACKEND)
     passages = [c.text for c in chunks]
     # The source's ranks 10-100 need a corpus of more than 100 chunks; a smaller one gets random negatives.
     miner = "in-batch" if not n_negatives else "source" if len(passages) > 100 else "random"
