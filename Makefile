@@ -42,7 +42,8 @@ warm: install
 # `make test` runs test files and notebooks in TEST_WORKERS pytest-xdist processes (each file whole on
 # one worker), each with its share of the cores for torch: on 2 cores two one-thread processes encode
 # faster than one two-thread process (benchmarks/bench_threads.py), and one worker's Python-bound work
-# (kernel start, BM25, metrics) overlaps the other's. Trained models are built under a lock
+# (kernel start, BM25, metrics) overlaps the other's. Notebooks go first: the unit tests, many and short,
+# then fill the worker that would otherwise wait for the other to finish notebook 17. Trained models are built under a lock
 # (cache.build_once), so two workers never train the same one. TEST_WORKERS=1: one process, in order.
 TEST_WORKERS ?= 2
 TEST_THREADS ?= $(shell $(PYTHON) -c "import os; print(max(1, (os.cpu_count() or 1) // $(TEST_WORKERS)))")
@@ -50,7 +51,7 @@ XDIST = $(if $(filter 1,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
 test: install lint
 	TQDM_DISABLE=1 OMP_NUM_THREADS=$(TEST_THREADS) MKL_NUM_THREADS=$(TEST_THREADS) \
-	  $(PY) -m pytest tests notebooks --nbval-lax -p no:cacheprovider --durations=30 $(XDIST)
+	  $(PY) -m pytest notebooks tests --nbval-lax -p no:cacheprovider --durations=30 $(XDIST)
 
 # Style and layering: ruff (lint + format) and import-linter's layers contract (pyproject.toml).
 lint: install
