@@ -42,12 +42,14 @@ warm: install
 # `make test` runs test files and notebooks in TEST_WORKERS pytest-xdist processes (each file whole on
 # one worker), each with its share of the cores for torch: on 2 cores two one-thread processes encode
 # faster than one two-thread process (benchmarks/bench_threads.py), and one worker's Python-bound work
-# (kernel start, BM25, metrics) overlaps the other's. Notebooks go first: the unit tests, many and short,
-# then fill the worker that would otherwise wait for the other to finish notebook 17. Trained models are built under a lock
+# (kernel start, BM25, metrics) overlaps the other's. The order the workers take the files in is
+# conftest.py's: notebooks that train a model others need first, notebook 17 (which needs them all)
+# after the other notebooks, the many short unit-test files last, to fill the other worker
+# (--no-loadscope-reorder keeps that order). Trained models are built under a lock
 # (cache.build_once), so two workers never train the same one. TEST_WORKERS=1: one process, in order.
 TEST_WORKERS ?= 2
 TEST_THREADS ?= $(shell $(PYTHON) -c "import os; print(max(1, (os.cpu_count() or 1) // $(TEST_WORKERS)))")
-XDIST = $(if $(filter 1,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+XDIST = $(if $(filter 1,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 
 test: install lint
 	TQDM_DISABLE=1 OMP_NUM_THREADS=$(TEST_THREADS) MKL_NUM_THREADS=$(TEST_THREADS) \
