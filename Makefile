@@ -42,11 +42,13 @@ warm: install
 # `make test` runs test files and notebooks in TEST_WORKERS pytest-xdist processes (each file whole on
 # one worker), each with its share of the cores for torch: on 2 cores two one-thread processes encode
 # faster than one two-thread process (benchmarks/bench_threads.py), and one worker's Python-bound work
-# (kernel start, BM25, metrics) overlaps the other's. The order the workers take the files in is
-# conftest.py's: notebooks that train a model others need first, notebook 17 (which needs them all)
-# after the other notebooks, the many short unit-test files last, to fill the other worker
-# (--no-loadscope-reorder keeps that order). Trained models are built under a lock
-# (cache.build_once), so two workers never train the same one. TEST_WORKERS=1: one process, in order.
+# (kernel start, BM25, metrics) overlaps the other's. The workers take the files in the command line's
+# order: the notebooks in the course's order (08 trains the model 13, 14 and 17 need, before they start),
+# then the many short unit-test files, which fill one worker while the other finishes notebook 17.
+# --no-loadscope-reorder keeps that order: by default xdist hands out the files with the most tests first,
+# whatever they need, and notebook 17 took 865 s at 55edbc0, much of it waiting for models the other
+# worker was still training (381 s with the order kept; CI 47 min before, 43 after). Trained models are built under a lock (cache.build_once), so two workers never train
+# the same one. TEST_WORKERS=1: one process, in order.
 TEST_WORKERS ?= 2
 TEST_THREADS ?= $(shell $(PYTHON) -c "import os; print(max(1, (os.cpu_count() or 1) // $(TEST_WORKERS)))")
 XDIST = $(if $(filter 1,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)

@@ -1,36 +1,26 @@
-"""``make test``'s file order for its two workers (the root ``conftest.py``): builders first, notebook 17
-after every other notebook, the unit tests last, and xdist told to keep that order."""
+"""``make test``'s order for its two workers: the notebooks in the course's order, then the unit tests,
+and xdist told to keep that order (by default it hands out the files with the most tests first)."""
 
-import importlib.util
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _root_conftest():
-    spec = importlib.util.spec_from_file_location("ragcook_root_conftest", ROOT / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def _test_recipe() -> str:
+    make = (ROOT / "Makefile").read_text()
+    return make[make.index("\ntest:") :].split("\n\n")[0]
 
 
-def test_every_notebook_has_one_place_in_the_order():
-    order = _root_conftest().XDIST_ORDER
-    for nb in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
-        assert sum(nb.name.startswith(p) for p in order) == 1, f"{nb.name}: give it one place in conftest.XDIST_ORDER"
+def test_make_test_runs_the_notebooks_before_the_unit_tests_in_that_order():
+    recipe = _test_recipe()
+    assert re.search(r"pytest notebooks tests\b", recipe), recipe  # notebook 08 trains what 13, 14, 17 need
+    make = (ROOT / "Makefile").read_text()
+    xdist = next(line for line in make.splitlines() if line.startswith("XDIST ="))
+    assert "--dist loadfile" in xdist and "--no-loadscope-reorder" in xdist
 
 
-def test_builders_first_notebook_17_after_the_notebooks_unit_tests_last():
-    rank = _root_conftest()._rank
-    ids = ["tests/test_topk.py::test_a", "notebooks/17_evaluation.ipynb::Cell 0", "notebooks/00_setup_and_tour.ipynb::Cell 0",
-           "notebooks/13_reranking.ipynb::Cell 1", "tests/test_offline.py::test_b", "notebooks/08_finetune.ipynb::Cell 3",
-           "notebooks/99_new.ipynb::Cell 0", "notebooks/13_reranking.ipynb::Cell 0"]  # fmt: skip
-    ordered = sorted(ids, key=rank)
-    files = [i.split("::")[0].split("/")[1][:3] for i in ordered]
-    assert files == ["08_", "13_", "13_", "00_", "99_", "17_", "tes", "tes"]
-    assert ordered[1].endswith("Cell 1")  # sorted() is stable: cells keep their order within a notebook
-    assert ordered[-2].startswith("tests/test_offline.py")  # the long unit-test file starts first
-
-
-def test_make_test_keeps_the_order():
-    assert "--no-loadscope-reorder" in (ROOT / "Makefile").read_text()  # else xdist hands out the biggest files first
+def test_the_course_order_puts_each_models_builder_before_its_readers():
+    names = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    first = {n[:2]: i for i, n in enumerate(names)}
+    assert first["08"] < first["13"] < first["17"] and first["14"] < first["17"] and first["15"] < first["17"]
