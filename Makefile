@@ -47,8 +47,9 @@ warm: install
 # then the many short unit-test files, which fill one worker while the other finishes notebook 17.
 # --no-loadscope-reorder keeps that order: by default xdist hands out the files with the most tests first,
 # whatever they need, and notebook 17 took 865 s at 55edbc0, much of it waiting for models the other
-# worker was still training (381 s with the order kept; CI 47 min before, 43 after). Trained models are built under a lock (cache.build_once), so two workers never train
-# the same one. TEST_WORKERS=1: one process, in order.
+# worker was still training (381 s with the order kept; CI 47 min before, 43 after). Trained models
+# are built under a lock (cache.build_once), so two workers never train the same one.
+# TEST_WORKERS=1: one process, in order.
 TEST_WORKERS ?= 2
 TEST_THREADS ?= $(shell $(PYTHON) -c "import os; print(max(1, (os.cpu_count() or 1) // $(TEST_WORKERS)))")
 XDIST = $(if $(filter 1,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)

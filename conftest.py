@@ -7,28 +7,24 @@ between which minutes of the run, which shows where a worker waited for a model 
 was training.
 """
 
-from collections import defaultdict
-
 
 def pytest_terminal_summary(terminalreporter):
-    seconds: dict[str, float] = defaultdict(float)
-    span: dict[str, list] = {}
+    # notebook -> [seconds, worker, first start, last stop], over its cells' setup, call and teardown reports
+    notebooks: dict[str, list] = {}
     for reports in terminalreporter.stats.values():
         for r in reports:
             nodeid = getattr(r, "nodeid", "")
             if nodeid.startswith("notebooks/") and hasattr(r, "duration") and hasattr(r, "start"):
-                path = nodeid.split("::")[0]
-                seconds[path] += r.duration
                 worker = getattr(getattr(getattr(r, "node", None), "gateway", None), "id", "")
-                s = span.setdefault(path, [worker, r.start, r.stop])
-                s[1], s[2] = min(s[1], r.start), max(s[2], r.stop)
-    if not seconds:
+                nb = notebooks.setdefault(nodeid.split("::")[0], [0.0, worker, r.start, r.stop])
+                nb[0] += r.duration
+                nb[2], nb[3] = min(nb[2], r.start), max(nb[3], r.stop)
+    if not notebooks:
         return
-    t0 = min(s[1] for s in span.values())
+    t0 = min(nb[2] for nb in notebooks.values())
     terminalreporter.section("seconds per notebook")
     terminalreporter.write_line("seconds  worker  start-end (min)  notebook")
-    for path, s in sorted(seconds.items()):
-        worker, start, stop = span[path]
+    for path, (seconds, worker, start, stop) in sorted(notebooks.items()):
         when = f"{(start - t0) / 60:5.1f}-{(stop - t0) / 60:5.1f}"
-        terminalreporter.write_line(f"{s:7.1f}  {worker or '-':6s}  {when:15s}  {path}")
-    terminalreporter.write_line(f"{sum(seconds.values()):7.1f}  all notebooks")
+        terminalreporter.write_line(f"{seconds:7.1f}  {worker or '-':6s}  {when:15s}  {path}")
+    terminalreporter.write_line(f"{sum(nb[0] for nb in notebooks.values()):7.1f}  all notebooks")

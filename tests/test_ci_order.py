@@ -7,15 +7,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _test_recipe() -> str:
-    make = (ROOT / "Makefile").read_text()
-    return make[make.index("\ntest:") :].split("\n\n")[0]
-
-
 def test_make_test_runs_the_notebooks_before_the_unit_tests_in_that_order():
-    recipe = _test_recipe()
-    assert re.search(r"pytest notebooks tests\b", recipe), recipe  # notebook 08 trains what 13, 14, 17 need
     make = (ROOT / "Makefile").read_text()
+    recipe = make[make.index("\ntest:") :].split("\n\n")[0]
+    assert re.search(r"pytest notebooks tests\b", recipe), recipe  # notebook 08 trains what 13, 14, 17 need
     xdist = next(line for line in make.splitlines() if line.startswith("XDIST ="))
     assert "--dist loadfile" in xdist and "--no-loadscope-reorder" in xdist
 
