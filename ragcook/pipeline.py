@@ -14,12 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from ragcook import data as data_mod
 from ragcook import report, retrieve
 from ragcook.eval.finetune import before_after
 from ragcook.eval.metrics import DEFAULT_METRICS, evaluate
+from ragcook.eval.sparse import choose_fusion_weight
 from ragcook.models import DEFAULT_MODEL
 from ragcook.retrieve.registry import HYBRID_NORM, HYBRID_WEIGHT
 from ragcook.train.finetune_st import read_log
@@ -73,14 +72,9 @@ def tune_hybrid_weight(
 
     Returns the best weight and the metric for every weight tried.
     """
-    grid = list(np.round(np.linspace(0, 1, 11), 2)) if grid is None else grid
     runs = retrieve_runs(ds, ["bm25", "dense"], model=model)
-    curve = {}
-    for w in grid:
-        fused = retrieve.fuse([runs["bm25"], runs["dense"]], [1 - w, w], norm)
-        curve[float(w)] = evaluate(ds.qrels, fused, [metric])[metric]
-    best = max(curve, key=lambda w: (curve[w], -abs(w - 0.5)))
-    return best, curve
+    best, curve = choose_fusion_weight(ds.qrels, runs["bm25"], runs["dense"], grid, norm=norm, metric=metric)
+    return best, dict(zip(curve["weight"].tolist(), curve[metric].tolist()))
 
 
 # --------------------------------------------------------------------------- ragcook run

@@ -44,3 +44,26 @@ def test_a_setting_that_never_falls_behind_is_within_tolerance():
 def test_labels_are_unique_across_the_grid():
     labels = [s.label for s in fusion.settings(weights=(0.65, 0.7), rrf_ks=(10, 60))]
     assert len(labels) == len(set(labels))
+
+
+def test_best_weight_takes_the_best_score_and_breaks_ties_towards_an_even_mix():
+    from ragcook.eval.sparse import best_weight
+
+    curve = pd.DataFrame({"weight": [0.0, 0.2, 0.4, 0.6, 0.8, 1.0], "ndcg@10": [0.1, 0.5, 0.5, 0.5, 0.5, 0.4]})
+    assert best_weight(curve) == 0.4  # 0.4 and 0.6 are equally near 0.5: the lower one
+    curve.loc[4, "ndcg@10"] = 0.6
+    assert best_weight(curve) == 0.8
+
+
+def test_choose_fusion_weight_leans_on_the_run_that_is_right():
+    from ragcook.errors import RagcookError
+    from ragcook.eval.sparse import choose_fusion_weight
+
+    for bm25_first in (True, False):
+        ds, runs = _corpus(bm25_first)
+        weight, curve = choose_fusion_weight(ds.qrels, runs["bm25"], runs["dense"], grid=[0.0, 0.5, 1.0])
+        assert list(curve["weight"]) == [0.0, 0.5, 1.0]
+        assert curve["ndcg@10"].max() == pytest.approx(1.0)
+        assert weight == (0.0 if bm25_first else 1.0)  # the weight is on dense
+    with pytest.raises(RagcookError, match="unknown method"):
+        choose_fusion_weight(ds.qrels, runs["bm25"], runs["dense"], norm="mean")

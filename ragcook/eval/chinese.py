@@ -22,7 +22,6 @@ from ragcook.encode.sparse import M3Encoder
 from ragcook.encode.sparse_head import HeadConfig
 from ragcook.eval.finetune import subset
 from ragcook.eval.late_chunking import ContextEval, chunk_ranks, embed_chunks, judged_chunks, rank_chunks
-from ragcook.eval.sparse import fusion_sweep
 from ragcook.eval.stats import paired_test
 from ragcook.models import load_tokenizer
 from ragcook.retrieve.bm25 import BM25
@@ -148,15 +147,9 @@ def bm25_run(ds: Dataset, k: int = 100) -> Run:
 
 
 def hybrid_run(bm25: Run, dense: Run, weight: float) -> Run:
-    """Min-max fusion of a BM25 run and a dense run, ``weight`` on dense (what :func:`choose_weight` scores)."""
+    """Min-max fusion of a BM25 run and a dense run, ``weight`` on dense: what
+    :func:`ragcook.eval.sparse.choose_fusion_weight` scores on validation data."""
     return fuse([bm25, dense], [1 - weight, weight], "minmax")
-
-
-def choose_weight(valid: Dataset, bm25: Run, dense: Run, grid=None) -> tuple[float, pd.DataFrame]:
-    """The dense weight of min-max BM25 + dense fusion with the best nDCG@10 on ``valid``, and the sweep."""
-    grid = np.round(np.linspace(0, 1, 11), 2) if grid is None else grid
-    curve = fusion_sweep(dense, bm25, valid.qrels, grid, method="minmax")
-    return float(curve.loc[curve["ndcg@10"].idxmax(), "weight"]), curve
 
 
 # --------------------------------------------------------------------------- late chunking on statutes

@@ -22,6 +22,7 @@ from ragcook.data import Dataset, load_insuranceqa
 from ragcook.encode.multivector import MultiVectorModel, TokenVectors
 from ragcook.encode.sparse import M3Encoder
 from ragcook.errors import RagcookError
+from ragcook.eval.finetune import subset
 from ragcook.eval.metrics import evaluate
 from ragcook.retrieve.multivector import MODES, MultiVector, ThreeModes, weighted_modes
 from ragcook.retrieve.topk import scores_to_run, search
@@ -235,9 +236,22 @@ def three_modes(config: MultiVectorConfig | None = None) -> ThreeModes:
     return ThreeModes(M3Encoder("minilm"), multi)
 
 
-def validation_weights(config: MultiVectorConfig | None = None, step: float = 0.1) -> tuple[tuple[float, ...], pd.DataFrame]:
-    """The "all" mode's weights chosen on InsuranceQA *valid* (never test), and the grid's table."""
+VALID_DOCS = 1000  # half of valid's answers: each is encoded three ways, the costliest step of the choice
+
+
+def validation_set(n_docs: int = VALID_DOCS) -> Dataset:
+    """Where the "all" mode's weights are chosen: every InsuranceQA *valid* question, over ``n_docs`` of its answers.
+
+    The questions' own answers are all kept and the rest is a fixed random draw of valid's other answers
+    (:func:`ragcook.eval.finetune.subset`), so the grid sees the same kind of distractors at half the encoding.
+    """
     valid = load_insuranceqa("valid")
+    return subset(valid, n_queries=len(valid.queries), n_docs=n_docs)
+
+
+def validation_weights(config: MultiVectorConfig | None = None, step: float = 0.1) -> tuple[tuple[float, ...], pd.DataFrame]:
+    """The "all" mode's weights chosen on :func:`validation_set` (never test), and the grid's table."""
+    valid = validation_set()
     modes = three_modes(config).index(valid.corpus)
     return choose_weights(modes.mode_scores(valid.queries), valid, simplex_grid(step))
 

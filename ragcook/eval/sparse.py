@@ -1,7 +1,9 @@
 """Notebook 04's experiments on learned sparse retrieval: index size against quality, fusion weights.
 
 :func:`pruning_curve` keeps each document's top-N weights and scores what is left;
-:func:`fusion_sweep` scores dense + sparse fusion for each weight on dense.
+:func:`fusion_sweep` scores dense + sparse fusion for each weight on dense, and :func:`choose_fusion_weight`
+picks the best of them on validation data (the one implementation behind ``ragcook run``'s hybrid weight and
+notebook 16's).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from ragcook.encode.sparse import avg_nonzeros
 from ragcook.errors import RagcookError
 from ragcook.eval.metrics import evaluate
 from ragcook.retrieve.bm25 import bm25_tokens
-from ragcook.retrieve.fusion import fuse
+from ragcook.retrieve.fusion import NORMS, fuse
 from ragcook.retrieve.sparse import SparseRetriever, prune
 from ragcook.retrieve.topk import search
 from ragcook.types import Run
@@ -54,13 +56,33 @@ def fusion_sweep(dense: Run, sparse: Run, qrels, weights: Iterable[float], metho
     """
     import pandas as pd
 
-    if method not in ("atan", "minmax", "zscore"):
-        raise RagcookError(f"fusion_sweep: unknown method {method!r}; use atan, minmax or zscore")
+    if method not in NORMS:
+        raise RagcookError(f"fusion_sweep: unknown method {method!r}; use one of {', '.join(NORMS)}")
     rows = [
         {"weight": float(w), metric: evaluate(qrels, fuse([dense, sparse], [w, 1 - w], method), [metric])[metric]}
         for w in weights
     ]
     return pd.DataFrame(rows)
+
+
+def best_weight(curve, metric: str = "ndcg@10") -> float:
+    """The weight of a :func:`fusion_sweep` table with the best ``metric``.
+
+    Of equal scores it takes the weight nearest 0.5 (the most even mix), then the lower one: a flat
+    stretch of the curve says the data cannot tell those weights apart, so none is pushed to an end.
+    """
+    rows = zip(curve["weight"], curve[metric])
+    return float(max(rows, key=lambda r: (r[1], -abs(r[0] - 0.5), -r[0]))[0])
+
+
+def choose_fusion_weight(
+    qrels, sparse: Run, dense: Run, grid: Iterable[float] | None = None, norm: str = "minmax", metric: str = "ndcg@10"
+):
+    """The dense weight of ``sparse`` + ``dense`` fusion (scores normalised by ``norm``) that ranks best on
+    ``qrels`` (validation judgements, never test), and the whole sweep: (weight, :func:`fusion_sweep` table)."""
+    grid = np.round(np.linspace(0, 1, 11), 2) if grid is None else list(grid)
+    curve = fusion_sweep(dense, sparse, qrels, grid, method=norm, metric=metric)
+    return best_weight(curve, metric), curve
 
 
 def plot_pruning(curves: dict, points: dict | None = None, title: str = "Index size against quality"):
