@@ -167,3 +167,15 @@ def test_exercise_checkers_reject_wrong_answers():
         check("13.1", lambda ranking, scores, depth: sorted(ranking, key=lambda d: -scores[d]))  # reorders everything
     with pytest.raises(AssertionError, match="min-max"):
         check("13.2", lambda first, cross, alpha: {d: alpha * cross[d] + (1 - alpha) * first[d] for d in first})  # raw
+
+
+def test_new_cross_encoder_puts_its_head_on_the_mean_or_on_cls():
+    mean = C.new_cross_encoder("minilm", 32, "mean")
+    cls = C.new_cross_encoder("minilm", 32, "cls")
+    assert [type(m).__name__ for m in mean] == ["Transformer", "Pooling", "Dense"]
+    assert mean[1].pooling_mode == "mean" and mean[2].out_features == 1
+    assert len(cls) == 1 and cls.num_labels == 1  # AutoModelForSequenceClassification: pooler + classifier on [CLS]
+    pairs = [("what is a deductible", "the amount you pay before insurance pays"), ("q", "premiums")]
+    assert mean.predict(pairs).shape == (2,) and cls.predict(pairs).shape == (2,)
+    with pytest.raises(RagcookError, match="pooling"):
+        C.new_cross_encoder("minilm", 32, "max")
