@@ -19,7 +19,8 @@ def runs(tmp_path_factory):
 
 def test_the_guard_refuses_the_network_and_allows_loopback():
     server = socket.create_server(("127.0.0.1", 0))
-    threading.Thread(target=lambda: server.accept()[0].close(), daemon=True).start()
+    acceptor = threading.Thread(target=lambda: server.accept()[0].close(), daemon=True)
+    acceptor.start()
     with no_network() as attempts:
         with socket.create_connection(server.getsockname(), timeout=5):
             pass  # loopback is allowed
@@ -29,6 +30,7 @@ def test_the_guard_refuses_the_network_and_allows_loopback():
             socket.socket().connect_ex(("8.8.8.8", 53))
         with pytest.raises(OSError, match="test guard"):
             socket.getaddrinfo("huggingface.co", 443)
+    acceptor.join(timeout=10)  # it took the connection before the server closes (else, on a busy machine, accept fails)
     server.close()
     assert len(attempts) == 3
     assert "no_network" not in socket.socket.connect.__qualname__  # restored after the block
