@@ -1,4 +1,5 @@
 import pytest
+import torch
 
 from ragcook.errors import RagcookError
 from ragcook.eval.finetune import subset
@@ -37,6 +38,21 @@ def test_tiny_finetune_writes_model_log_and_resumes(tmp_path):
     res2 = finetune_st(SAMPLES, out, max_steps=3, **kw)
     assert res2.resumed_from.endswith("checkpoint-2")
     assert [r["step"] for r in read_log(res2.log_path) if "loss" in r] == [1, 2, 3]
+
+
+def test_freeze_word_embeddings_trains_everything_but_the_vocabulary_matrix(tmp_path):
+    from ragcook.models import load_sentence_transformer
+
+    def weights(path):
+        net = load_sentence_transformer(path)[0].auto_model
+        return net.get_input_embeddings().weight.detach().clone(), net.encoder.layer[0].output.dense.weight.detach().clone()
+
+    base_vocab, base_layer = weights("minilm")
+    kw = dict(batch_size=3, lr=1e-3, max_seq_length=16, max_steps=2, logging_steps=1)
+    for freeze in (True, False):
+        vocab, layer = weights(finetune_st(SAMPLES, tmp_path / str(freeze), freeze_word_embeddings=freeze, **kw).path)
+        assert not torch.equal(layer, base_layer)  # the transformer learned either way
+        assert torch.equal(vocab, base_vocab) == freeze
 
 
 def test_cli_finetune_bad_samples(tmp_path, capsys):

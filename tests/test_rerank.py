@@ -179,3 +179,29 @@ def test_new_cross_encoder_puts_its_head_on_the_mean_or_on_cls():
     assert mean.predict(pairs).shape == (2,) and cls.predict(pairs).shape == (2,)
     with pytest.raises(RagcookError, match="pooling"):
         C.new_cross_encoder("minilm", 32, "max")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pooling", ["mean", "cls"])
+def test_exported_cross_encoder_scores_pairs_as_torch_does(tmp_path, monkeypatch, pooling):
+    """Both builds (head on the mean, classic [CLS] classifier) export with their head: one raw score per pair."""
+    pytest.importorskip("onnxruntime")
+    from scipy.stats import spearmanr
+
+    from ragcook.eval.rerank import backend_agreement
+
+    monkeypatch.setenv("RAGCOOK_CACHE", str(tmp_path / "cache"))
+    C.new_cross_encoder("minilm", 48, pooling).save_pretrained(str(tmp_path / "ce"))
+    pairs = [(s.query, t) for s in SAMPLES for t in s.pos + s.neg]
+    pairs += [("a long question " * 20, "a longer passage " * 40)]  # cut to 48 tokens together, longest first
+    torch_scores = CrossEncoderScorer(tmp_path / "ce", backend="torch").predict(pairs)
+    fp32 = CrossEncoderScorer(tmp_path / "ce", backend="onnx", batch_size=4).predict(pairs)  # batches cross lengths
+    assert fp32.shape == (len(pairs),) and fp32.dtype == np.float32
+    np.testing.assert_allclose(fp32, torch_scores, atol=1e-4)
+    int8 = CrossEncoderScorer(tmp_path / "ce")  # the default: int8 weights
+    assert int8.backend == "onnx-int8-mixed" and not np.allclose(int8.predict(pairs), torch_scores, atol=1e-5)
+    assert spearmanr(int8.predict(pairs), torch_scores).statistic > 0.8
+    queries, corpus = {"q": SAMPLES[0].query}, {str(i): t for i, (_, t) in enumerate(pairs)}
+    both = backend_agreement(int8, CrossEncoderScorer(tmp_path / "ce", backend="onnx"), queries, corpus,
+                             {"q": {d: -float(d) for d in corpus}}, depth=5)  # fmt: skip
+    assert both["pairs"] == 5 and -1 <= both["spearman"] <= 1 and both["same_top1"] in (0, 1)

@@ -14,6 +14,10 @@ install beside the course's transformers pin, so this module does the export its
 - ``openvino`` / ``openvino-int8``: the ONNX graph read by ``openvino.convert_model``, run in
   OpenVINO at fp32; int8 compresses the weights with NNCF (``nncf.compress_weights``, data-free).
 
+A cross-encoder folder (sentence-transformers' ``model_type`` "CrossEncoder") exports the same way with its head
+instead of the pooling: the graph returns one raw score per (query, passage) pair, and
+:class:`ragcook.retrieve.rerank.CrossEncoderScorer` runs it.
+
 Exports are built on first use under ``cache_dir()/backends/<fingerprint>-<backend>`` (a temporary
 folder renamed when complete), so a cold CI run pays each export once. :class:`ExportedEncoder`
 tokenises once, sorts texts by length so each batch pads little, and returns normalised float32
@@ -91,6 +95,47 @@ def available(backend: str) -> bool:
 # --------------------------------------------------------------------------- export
 
 
+def is_cross_encoder(model: str | os.PathLike) -> bool:
+    """Whether a folder is a sentence-transformers cross-encoder (its configuration says so)."""
+    path = resolve(model) / "config_sentence_transformers.json"
+    return path.is_file() and json.loads(path.read_text(encoding="utf-8")).get("model_type") == "CrossEncoder"
+
+
+def _additive_mask(attention_mask):
+    """A ready additive mask (0 = attend, float32 min = padding), used by the model as it is, at any shape."""
+    import torch
+
+    return (1.0 - attention_mask[:, None, None, :].to(torch.float32)) * torch.finfo(torch.float32).min
+
+
+def _pair_module(model: str | os.PathLike):
+    """A cross-encoder as one torch module (eager attention): token ids of (query, passage) pairs in, one raw score
+    per pair out. Its own modules after the transformer (pooling, the one-output head) run as they are; a classic
+    sequence-classification cross-encoder has none, and its logit is the score."""
+    import torch
+    from sentence_transformers.cross_encoder import CrossEncoder
+
+    modules = list(CrossEncoder(str(resolve(model)), device="cpu").eval())
+    net, rest = modules[0].auto_model, torch.nn.ModuleList(modules[1:])
+    net.set_attn_implementation("eager")
+
+    class Pair(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net, self.rest = net, rest
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            out = self.net(input_ids=input_ids, attention_mask=_additive_mask(attention_mask), token_type_ids=token_type_ids)
+            if len(self.rest) == 0:
+                return out.logits[:, 0]
+            features = {"token_embeddings": out.last_hidden_state, "attention_mask": attention_mask}
+            for module in self.rest:
+                features = module(features)
+            return features["scores"].reshape(-1)
+
+    return Pair()
+
+
 def _sentence_module(model: str | os.PathLike):
     """The transformer plus its pooling and L2 normalisation, as one torch module (eager attention)."""
     import torch
@@ -107,9 +152,8 @@ def _sentence_module(model: str | os.PathLike):
             self.net = net
 
         def forward(self, input_ids, attention_mask, token_type_ids):
-            # A ready additive mask (0 = attend, float32 min = padding) is used as it is, at any shape.
-            bias = (1.0 - attention_mask[:, None, None, :].to(torch.float32)) * torch.finfo(torch.float32).min
-            h = self.net(input_ids=input_ids, attention_mask=bias, token_type_ids=token_type_ids).last_hidden_state
+            h = self.net(input_ids=input_ids, attention_mask=_additive_mask(attention_mask), token_type_ids=token_type_ids)
+            h = h.last_hidden_state
             if pooling == "cls":
                 v = h[:, 0]
             else:
@@ -121,20 +165,24 @@ def _sentence_module(model: str | os.PathLike):
 
 
 def export_onnx(model: str | os.PathLike, out: Path) -> Path:
-    """Export the model with pooling and normalisation to ``out/model.onnx`` (dynamic batch and length)."""
+    """Export the model to ``out/model.onnx`` (dynamic batch and length): a bi-encoder with its pooling and
+    normalisation (output: the sentence vectors), a cross-encoder with its head (output: one score per pair)."""
     import warnings
 
     import torch
 
-    module = _sentence_module(model)
+    pairs = is_cross_encoder(model)
+    module = _pair_module(model) if pairs else _sentence_module(model)
     tok = load_tokenizer(model)
-    sample = tok(["a short one", "a somewhat longer example sentence for tracing"], padding=True, return_tensors="pt")
+    texts = ["a short one", "a somewhat longer example sentence for tracing"]
+    sample = tok(texts, texts[::-1] if pairs else None, padding=True, return_tensors="pt")
     args = tuple(sample[k] if k in sample else torch.zeros_like(sample["input_ids"]) for k in _INPUTS)
-    axes = {k: {0: "batch", 1: "sequence"} for k in _INPUTS} | {"embedding": {0: "batch"}}
+    output = "score" if pairs else "embedding"
+    axes = {k: {0: "batch", 1: "sequence"} for k in _INPUTS} | {output: {0: "batch"}}
     path = out / "model.onnx"
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the tracer's warnings are about shapes it keeps dynamic here
-        torch.onnx.export(module, args, str(path), input_names=list(_INPUTS), output_names=["embedding"],
+        torch.onnx.export(module, args, str(path), input_names=list(_INPUTS), output_names=[output],
                           dynamic_axes=axes, opset_version=17, dynamo=False)  # fmt: skip
     return path
 
@@ -218,7 +266,8 @@ def ensure_export(model: str | os.PathLike = DEFAULT_MODEL, backend: str = "onnx
 
 
 class ExportedEncoder:
-    """Sentence vectors from an exported model: ``encode(texts, batch_size)`` -> normalised float32 rows."""
+    """Sentence vectors from an exported model: ``encode(texts, batch_size)`` -> normalised float32 rows; for an
+    exported cross-encoder, ``encode(pairs)`` -> one raw score per (query, passage) pair."""
 
     def __init__(self, model: str | os.PathLike = DEFAULT_MODEL, backend: str = "onnx-int8",
                  max_seq_length: int | None = None, threads: int | None = None):  # fmt: skip
@@ -253,11 +302,21 @@ class ExportedEncoder:
         names = {p.any_name for p in compiled.inputs}
         return lambda feed: compiled({k: v for k, v in feed.items() if k in names})[compiled.output(0)]
 
-    def encode(self, texts: list[str], batch_size: int = 64, show_progress: bool | None = False) -> np.ndarray:
-        """Normalised float32 vectors, one row per text, in order; batches are formed by length."""
+    def encode(
+        self, texts: list[str] | list[tuple[str, str]], batch_size: int = 64, show_progress: bool | None = False
+    ) -> np.ndarray:
+        """Normalised float32 vectors, one row per text, in order; batches are formed by length.
+
+        Pairs (a cross-encoder's input) are cut to ``max_seq_length`` tokens together, the longer text first,
+        as sentence-transformers' ``CrossEncoder`` cuts them.
+        """
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
-        ids = self.tokenizer(list(texts), truncation=True, max_length=self.max_seq_length)
+        if isinstance(texts[0], (tuple, list)):
+            firsts, seconds = [t[0] for t in texts], [t[1] for t in texts]
+            ids = self.tokenizer(firsts, seconds, truncation="longest_first", max_length=self.max_seq_length)
+        else:
+            ids = self.tokenizer(list(texts), truncation=True, max_length=self.max_seq_length)
         types = ids.get("token_type_ids") or [[0] * len(x) for x in ids["input_ids"]]
         lengths = np.array([len(x) for x in ids["input_ids"]])
         order = np.argsort(-lengths, kind="stable")
@@ -275,7 +334,7 @@ class ExportedEncoder:
                 feed["token_type_ids"][r, :n] = types[i]
             vecs = np.asarray(self._run(feed), dtype=np.float32)
             if out is None:
-                out = np.empty((len(texts), vecs.shape[1]), dtype=np.float32)
+                out = np.empty((len(texts), *vecs.shape[1:]), dtype=np.float32)
             out[rows] = vecs
         return out
 

@@ -4,7 +4,8 @@
 run reranked by the course's cross-encoder (or any cross-encoder folder) out.
 :func:`reranked_runs` scores each query's deepest candidate list once and reorders it at every
 depth asked for; :func:`lift` gives the paired tests against the first stage. :func:`hit_rates` and :func:`plot_hit_rates` answer "good top 20, unreliable
-top 1?"; :func:`latency` times one query at a time, as a live system would serve it.
+top 1?"; :func:`latency` times one query at a time, as a live system would serve it, and
+:func:`backend_agreement` says how alike two backends of one cross-encoder order the same candidates.
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ import os
 import time
 from collections.abc import Iterable
 
+import numpy as np
+
 from ragcook.data import Dataset
 from ragcook.eval.leaderboard import leaderboard
 from ragcook.eval.metrics import evaluate
 from ragcook.retrieve.rerank import CrossEncoderScorer, Scorer, pair_scores, rerank_run
+from ragcook.retrieve.topk import top_k
 from ragcook.types import Qrels, Run
 
 
@@ -107,18 +111,40 @@ def plot_hit_rates(table, title: str = ""):
     return fig
 
 
+def backend_agreement(
+    a: Scorer, b: Scorer, queries: dict[str, str], corpus: dict[str, str], run: Run, depth: int
+) -> dict[str, float]:
+    """How alike two scorers (one cross-encoder in two backends, say) order each query's top ``depth`` of ``run``.
+
+    Returns the number of pairs scored, the mean over queries of Spearman's rank correlation between the two
+    scorers' scores of that query's candidates, and the number of queries whose best candidate is the same.
+    """
+    from scipy.stats import spearmanr
+
+    rhos, same, n = [], 0, 0
+    for q, docs in top_k({q: run[q] for q in queries}, depth).items():
+        pairs = [(queries[q], corpus[d]) for d in docs]
+        sa, sb = np.asarray(a(pairs)), np.asarray(b(pairs))
+        rhos.append(float(spearmanr(sa, sb).statistic))
+        same += int(sa.argmax() == sb.argmax())
+        n += len(pairs)
+    return {"pairs": n, "spearman": float(np.mean(rhos)), "same_top1": same}
+
+
 def latency(
     first_stage, scorer: CrossEncoderScorer, queries: dict[str, str], corpus: dict[str, str], depths: Iterable[int], n: int = 10
 ):
     """Milliseconds per query, one query at a time: the first stage alone, then first stage + reranking at each depth.
 
     The cross-encoder runs uncached (``scorer.predict``), as it would on a new question. The
-    first stage must be indexed already.
+    first stage must be indexed already. Both are called once before the clock starts, so the first
+    timed question pays no start-up (a session to open, a model to load).
     """
     import pandas as pd
 
     qids = list(queries)[:n]
     scorer.predict([("warm up", "the model")])
+    first_stage.search({qids[0]: queries[qids[0]]}, k=1)  # and the first stage's query encoder
     first_ms, rows = [], {}
     for depth in sorted(set(depths)):
         total = 0.0

@@ -21,6 +21,7 @@ import numpy as np
 
 from ragcook import progress
 from ragcook.cache import cached
+from ragcook.encode.backends import ExportedEncoder, cache_tag, resolve_backend
 from ragcook.errors import RagcookError
 from ragcook.models import fingerprint, resolve
 from ragcook.retrieve.topk import top_k
@@ -41,31 +42,41 @@ def _identity():
 class CrossEncoderScorer:
     """Scores (query, passage) pairs with a cross-encoder folder; scores are cached on disk.
 
-    ``max_length`` (tokens of query + passage) defaults to the model's own. The cache key is the
-    model's files, ``max_length`` and the exact pair texts, so a rerun of a notebook reads the
-    scores back instead of running the model again.
+    ``max_length`` (tokens of query + passage) defaults to the model's own. ``backend`` is the bi-encoders'
+    (:mod:`ragcook.encode.backends`): by default the model exported to ONNX Runtime with int8 weights, the
+    course's search default (notebook 13 times it against torch, and ranks with both); ``"torch"`` runs
+    sentence-transformers' ``CrossEncoder.predict``. The cache key is the model's files, ``max_length``,
+    the backend and the exact pair texts, so a rerun of a notebook reads the scores back instead of running
+    the model again.
     """
 
     def __init__(
-        self, model: str | os.PathLike, max_length: int | None = None, batch_size: int = 32, show_progress: bool | None = None
-    ):
+        self, model: str | os.PathLike, max_length: int | None = None, batch_size: int = 32, show_progress: bool | None = None,
+        backend: str | None = None,
+    ):  # fmt: skip
         self.model_path = str(model)
         self.max_length, self.batch_size = max_length, batch_size
         self.show_progress = progress.enabled(show_progress)
+        self.backend = resolve_backend(backend)
         self._model = None
 
     @property
     def model(self):
-        if self._model is None:
+        """sentence-transformers' ``CrossEncoder`` (backend torch), else the exported model's runner."""
+        if self._model is None and self.backend == "torch":
             from sentence_transformers import CrossEncoder
 
             self._model = CrossEncoder(str(resolve(self.model_path)), max_length=self.max_length)
+        elif self._model is None:
+            self._model = ExportedEncoder(self.model_path, self.backend, max_seq_length=self.max_length)
         return self._model
 
     def predict(self, pairs: list[tuple[str, str]]) -> np.ndarray:
         """The model's raw scores (logits: higher is more relevant), no cache: for timing."""
         if not pairs:
             return np.zeros(0, dtype=np.float32)
+        if self.backend != "torch":
+            return self.model.encode(list(pairs), batch_size=self.batch_size, show_progress=self.show_progress).reshape(-1)
         scores = self.model.predict(
             pairs,
             batch_size=self.batch_size,
@@ -77,7 +88,7 @@ class CrossEncoderScorer:
 
     def __call__(self, pairs: list[tuple[str, str]]) -> np.ndarray:
         """One score per pair, from the cache when it has them."""
-        key = f"cross-encoder|{fingerprint(self.model_path)}|{self.max_length}"
+        key = f"cross-encoder|{fingerprint(self.model_path)}|{self.max_length}{cache_tag(self.backend)}"
         texts = [f"{q}{SEP}{p}" for q, p in pairs]
         return cached(key, texts, lambda ts: self.predict([tuple(t.split(SEP, 1)) for t in ts]))
 

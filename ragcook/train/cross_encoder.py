@@ -42,8 +42,13 @@ class CrossEncoderConfig:
     """How the course's cross-encoder is trained; its cache folder is named by a hash of these.
 
     Sized to train in about two minutes on two CPU cores (64 steps of 32 pairs of at most 64 tokens,
-    about half a pass over 1,024 train questions): enough to show the recipe, far from a published
-    reranker's millions of pairs. The fresh head needs both the steps and the rate. When this was
+    three quarters of a pass over the pairs of 600 train questions): enough to show the recipe, far
+    from a published reranker's millions of pairs. The 600 questions are the course's fine-tuning
+    questions (:func:`ragcook.train.insuranceqa.course_samples`), so the base model's vectors that mine
+    the negatives are the ones notebook 08 cached. 1,024 questions cost 45 s more of mining on one
+    core, for a reranker a little better on notebook 13's 100 questions (2026-11-26, one Intel Xeon
+    core: top 20 reranked, nDCG@10 0.606 against 0.600; top 50, 0.579 against 0.561); both lose to
+    the first stage there. The fresh head needs both the steps and the rate. When this was
     sized with the classic ``[CLS]`` head (``pooling="cls"``), 32 steps at 2e-4 left every pair with
     the same score, 128 steps at 3e-5 left the loss where it started, and 64 steps at 3e-4 did not
     learn; it took 128 steps at 1e-4. The head on the mean of the token states (``pooling="mean"``,
@@ -52,7 +57,7 @@ class CrossEncoderConfig:
     """
 
     base: str = DEFAULT_MODEL
-    n_queries: int = 1024
+    n_queries: int = 600
     n_neg: int = 3
     ranks: tuple[int, int] = (1, 30)
     loss: str = "bce"
