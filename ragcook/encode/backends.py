@@ -307,8 +307,8 @@ class ExportedEncoder:
     ) -> np.ndarray:
         """Normalised float32 vectors, one row per text, in order; batches are formed by length.
 
-        Pairs (a cross-encoder's input) are cut to ``max_seq_length`` tokens together, the longer text first,
-        as sentence-transformers' ``CrossEncoder`` cuts them.
+        Pairs, a cross-encoder's input, give one raw score per pair instead; each pair is cut to ``max_seq_length``
+        tokens together, the longer text first, as sentence-transformers' ``CrossEncoder`` cuts them.
         """
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
