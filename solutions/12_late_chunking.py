@@ -20,3 +20,13 @@ def naive_and_late(encode, token_ids, ranges):
     whole = np.asarray(encode(token_ids))
     late = np.stack([unit(whole[i:j].mean(axis=0)) for i, j in ranges])
     return naive, late
+
+
+def article_spans(title, articles):
+    """The title and the articles joined by newlines, and each article's (start, end) in that text."""
+    text, spans = title, []
+    for article in articles:
+        start = len(text) + 1
+        text += "\n" + article
+        spans.append((start, start + len(article)))
+    return text, spans

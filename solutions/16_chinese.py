@@ -20,13 +20,3 @@ def sense_gap(cos, labels):
     diff = labels[:, None] != labels[None, :]
     cos = np.asarray(cos, dtype=float)
     return cos[same].mean() - cos[diff].mean()
-
-
-def article_spans(title, articles):
-    """The title and the articles joined by newlines, and each article's (start, end) in that text."""
-    text, spans = title, []
-    for article in articles:
-        start = len(text) + 1
-        text += "\n" + article
-        spans.append((start, start + len(article)))
-    return text, spans

@@ -1,9 +1,9 @@
-"""Notebook 16's experiments: the course in Chinese, with the multilingual e5.
+"""Notebook 16's experiments: the course in Chinese, with the multilingual e5 (and notebook 12's last section).
 
 The source's Chinese examples (清华大学 in word pieces, 长 in 长度 and 长高, 阿司匹林 called "A药"),
 retrieval on InsuranceQA's Chinese side (machine-translated) with BM25-jieba, dense e5, their
-hybrid, a BGE-M3-style sparse head on e5 and e5 fine-tuned with the source's query instruction,
-and late chunking on Chinese statutes, whose articles say 本法 ("this law").
+hybrid, a BGE-M3-style sparse head on e5 and e5 fine-tuned with the source's query instruction;
+and, for notebook 12, late chunking on Chinese statutes, whose articles say 本法 ("this law").
 
 e5 expects ``query: `` before queries and ``passage: `` before passages (:data:`QUERY`, :data:`PASSAGE`);
 the tuned models expect the instruction before queries and nothing before passages.

@@ -1,4 +1,4 @@
-"""Exercises of notebook 12 (late chunking: character spans to tokens, naive vs late pooling)."""
+"""Exercises of notebook 12 (late chunking: character spans to tokens, naive vs late pooling, a law's article spans)."""
 
 from __future__ import annotations
 
@@ -50,4 +50,18 @@ def _naive_and_late(fn) -> None:
     )
 
 
-CHECKS = {"12.1": ("token_range", _token_range), "12.2": ("naive_and_late", _naive_and_late)}
+def _article_spans(fn) -> None:
+    title, articles = "中华人民共和国专利法", ["第一条 为了保护专利权人的合法权益。", "第二条 本法所称的发明创造。"]
+    text, spans = fn(title, articles)
+    assert text == "中华人民共和国专利法\n第一条 为了保护专利权人的合法权益。\n第二条 本法所称的发明创造。", (
+        f"the title, then one article per line, joined by newlines; got {text!r}"
+    )
+    assert [text[s:e] for s, e in spans] == articles, f"text[start:end] must be each article exactly, got spans {spans}"
+    assert fn("标题", []) == ("标题", []), "a law without articles is its title alone, with no span"
+
+
+CHECKS = {
+    "12.1": ("token_range", _token_range),
+    "12.2": ("naive_and_late", _naive_and_late),
+    "12.3": ("article_spans", _article_spans),
+}

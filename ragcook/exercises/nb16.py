@@ -27,18 +27,7 @@ def _sense_gap(fn) -> None:
     assert abs(float(fn(np.ones((3, 3)), ["a", "a", "b"]))) < 1e-9, "identical vectors give no gap"
 
 
-def _article_spans(fn) -> None:
-    title, articles = "中华人民共和国专利法", ["第一条 为了保护专利权人的合法权益。", "第二条 本法所称的发明创造。"]
-    text, spans = fn(title, articles)
-    assert text == "中华人民共和国专利法\n第一条 为了保护专利权人的合法权益。\n第二条 本法所称的发明创造。", (
-        f"the title, then one article per line, joined by newlines; got {text!r}"
-    )
-    assert [text[s:e] for s, e in spans] == articles, f"text[start:end] must be each article exactly, got spans {spans}"
-    assert fn("标题", []) == ("标题", []), "a law without articles is its title alone, with no span"
-
-
 CHECKS = {
     "16.1": ("char_bigrams", _char_bigrams),
     "16.2": ("sense_gap", _sense_gap),
-    "16.3": ("article_spans", _article_spans),
 }
