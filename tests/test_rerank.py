@@ -181,6 +181,13 @@ def test_new_cross_encoder_puts_its_head_on_the_mean_or_on_cls():
         C.new_cross_encoder("minilm", 32, "max")
 
 
+def test_train_cross_encoder_refuses_a_bad_pooling_before_it_makes_a_folder(tmp_path):
+    samples = [Sample("what is a deductible", ["the amount you pay first"], ["premiums are monthly"])]
+    with pytest.raises(RagcookError, match="pooling"):
+        C.train_cross_encoder(samples, tmp_path / "ce", C.CrossEncoderConfig(pooling="max"))
+    assert not (tmp_path / "ce").exists()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("pooling", ["mean", "cls"])
 def test_exported_cross_encoder_scores_pairs_as_torch_does(tmp_path, monkeypatch, pooling):

@@ -166,11 +166,11 @@ def train_cross_encoder(
         raise RagcookError(f"cross-encoder: loss must be one of {', '.join(LOSSES)}, got {config.loss!r}")
     if not samples:
         raise RagcookError("cross-encoder: no samples to train on")
+    set_seed(config.seed)  # the fresh head's first weights: the same whatever this process drew before
+    model = new_cross_encoder(config.base, config.max_length, config.pooling)  # checks pooling before any folder exists
     out = Path(out)
     ckpt_dir, log_path, resume = run_dir(out)
     train = _dataset(samples, config.loss).shuffle(seed=config.seed)
-    set_seed(config.seed)  # the fresh head's first weights: the same whatever this process drew before
-    model = new_cross_encoder(config.base, config.max_length, config.pooling)
     args = CrossEncoderTrainingArguments(
         output_dir=str(ckpt_dir),
         max_steps=config.max_steps,
